@@ -1,0 +1,115 @@
+"""Command line: one subcommand per stage, plus ``all``.
+
+Run ``python -m pipeline --help`` or ``python -m pipeline COMMAND --help``.
+"""
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import typer
+
+from pipeline import config
+
+app = typer.Typer(
+    help=(
+        "Turn Padlet exports of the 'Fremtidens kulturskole' seminars into tables.\n\n"
+        "Example: python -m pipeline all --raw-dir data/raw --out-dir data/processed"
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+RawDir = typer.Option(config.RAW_DIR, "--raw-dir", help="Folder with the *.txt exports (read-only).")
+OutDir = typer.Option(config.PROCESSED_DIR, "--out-dir", help="Folder the tables and MANIFEST.json are written to.")
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+        stream=sys.stderr,
+    )
+
+
+@app.command("all")
+def all_command(
+    raw_dir: Path = RawDir,
+    out_dir: Path = OutDir,
+    strict: bool = typer.Option(False, "--strict", help="Stop before writing anything if any input file cannot be used."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log debug detail."),
+) -> None:
+    """Run every stage on every export in RAW_DIR and write the tables to OUT_DIR.
+
+    Example: python -m pipeline all --raw-dir data/raw --out-dir /tmp/out
+    """
+    from pipeline.run import BadInputError, run_all
+
+    _setup_logging(verbose)
+    try:
+        manifest = run_all(raw_dir, out_dir, strict=strict, progress=sys.stderr.isatty())
+    except (BadInputError, FileNotFoundError, ValueError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(code=2) from exc
+    typer.echo(f"wrote {manifest}")
+
+
+@app.command("ingest")
+def ingest_command(
+    raw_dir: Path = RawDir,
+    out_dir: Path = OutDir,
+    strict: bool = typer.Option(False, "--strict", help="Stop before writing anything if any input file cannot be used."),
+) -> None:
+    """Parse and clean the exports: writes boards, posts, repairs and rejects.
+
+    Example: python -m pipeline ingest --raw-dir data/raw --out-dir data/processed
+    """
+    from pipeline.run import ingest, write_ingest_tables, write_manifest
+
+    _setup_logging(False)
+    result = ingest(raw_dir, progress=sys.stderr.isatty())
+    if strict and result.rejects:
+        for reject in result.rejects:
+            typer.echo(f"error: {reject['source_file']}: {reject['reason']}", err=True)
+        raise typer.Exit(code=2)
+    write_ingest_tables(result, out_dir)
+    write_manifest(out_dir)
+
+
+@app.command("clean")
+def clean_command(
+    export: Path = typer.Argument(..., help="One export file (.txt) to restore.", exists=True, dir_okay=False),
+    repairs: bool = typer.Option(False, "--repairs", help="List every repair (line, kind, before -> after, rule) instead of the text."),
+) -> None:
+    """Print the restored text of one export, post by post (writes nothing).
+
+    Example: python -m pipeline clean data/raw/2025-05-05_nasjonalt-dialogseminar.txt --repairs
+    """
+    from pipeline.run import clean_board, decode_export
+    from pipeline.ingest import parse_board
+
+    board = parse_board(decode_export(export.read_bytes(), export.name), source_file=export.name)
+    for ordinal, (text, title, rows) in clean_board(board).items():
+        if repairs:
+            for row in rows:
+                typer.echo(f"{row['source_line']}\t{row['kind']}\t{row['before']!r} -> {row['after']!r}\t{row['rule']}")
+        else:
+            typer.echo(f"### post {ordinal}: {title or ''}\n{text}\n")
+
+
+@app.command("docs")
+def docs_command(
+    out: Path = typer.Option(config.PROJECT_ROOT / "docs" / "data-dictionary.md", "--out", help="Markdown file to write."),
+) -> None:
+    """Write the data dictionary (every table and column) from pipeline/schema.py.
+
+    Example: python -m pipeline docs --out docs/data-dictionary.md
+    """
+    from pipeline.schema import data_dictionary_markdown
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(data_dictionary_markdown(), encoding="utf-8")
+    typer.echo(f"wrote {out}")

@@ -1,0 +1,147 @@
+"""The one table writer and reader, and the manifest.
+
+Every table goes through :func:`write_table`: it checks the frame against
+the declared schema (columns, types, nulls, allowed values, primary key),
+writes Parquet to a temporary file beside the target and renames it into
+place, so a killed run never leaves a half-written table behind.
+
+The manifest records, per table, the row count and a content hash computed
+from the rows themselves (canonical JSON lines sorted by primary key), not
+from the Parquet bytes, so it does not depend on the Parquet writer's version.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import tempfile
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from pipeline import config, schema
+
+
+# Nullable pandas types, so an integer column with nulls stays integer and strings stay strings.
+_PANDAS_TYPES = {
+    pa.int32(): pd.Int32Dtype(),
+    pa.int64(): pd.Int64Dtype(),
+    pa.string(): pd.StringDtype(),
+    pa.bool_(): pd.BooleanDtype(),
+    pa.float64(): pd.Float64Dtype(),
+}
+
+
+class SchemaError(ValueError):
+    """A table does not match its declaration in ``pipeline.schema``."""
+
+
+def to_arrow(name: str, frame: pd.DataFrame) -> pa.Table:
+    """Validate ``frame`` against table ``name`` and convert it to Arrow.
+
+    Raises :class:`SchemaError` naming the table and the problem: missing or
+    undeclared columns, nulls in a non-null column, values outside the
+    allowed set, or a duplicated primary key.
+    """
+    table = schema.get(name)
+    missing = [c for c in table.column_names if c not in frame.columns]
+    extra = [c for c in frame.columns if c not in table.column_names]
+    if missing or extra:
+        raise SchemaError(f"table {name}: missing columns {missing}, undeclared columns {extra}")
+    frame = frame[table.column_names]
+    for col in table.columns:
+        values = frame[col.name]
+        if not col.nullable and values.isna().any():
+            rows = list(frame.index[values.isna()][:5])
+            raise SchemaError(f"table {name}: column {col.name} is declared non-null but has nulls (rows {rows})")
+        if col.allowed is not None:
+            bad = sorted(set(values.dropna()) - set(col.allowed))
+            if bad:
+                raise SchemaError(f"table {name}: column {col.name} has values {bad} outside {list(col.allowed)}")
+    key = list(table.primary_key)
+    duplicated = frame.duplicated(subset=key, keep=False)
+    if duplicated.any():
+        sample = frame.loc[duplicated, key].head(5).to_dict("records")
+        raise SchemaError(f"table {name}: primary key {key} is not unique, e.g. {sample}")
+    try:
+        return pa.Table.from_pandas(frame, schema=table.arrow_schema, preserve_index=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        raise SchemaError(f"table {name}: {exc}") from exc
+
+
+def write_table(name: str, frame: pd.DataFrame, out_dir: Path) -> Path:
+    """Validate and write table ``name`` atomically as ``<out_dir>/<name>.parquet``."""
+    arrow = to_arrow(name, frame)
+    target = config.table_path(name, out_dir)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".parquet.tmp", dir=target.parent)
+    os.close(fd)
+    try:
+        pq.write_table(arrow, tmp, compression="zstd")
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target
+
+
+def read_table(name: str, out_dir: Path | None = None) -> pd.DataFrame:
+    """Read table ``name`` from ``out_dir`` (default data/processed) with its declared schema."""
+    table = schema.get(name)
+    path = config.table_path(name, out_dir)
+    if not path.exists():
+        raise FileNotFoundError(f"{path} does not exist: run `make all` (or `python -m pipeline all`) first")
+    arrow = pq.read_table(path, schema=table.arrow_schema)
+    return arrow.to_pandas(types_mapper=_PANDAS_TYPES.get)
+
+
+def _canonical(value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, float):
+        return None if math.isnan(value) else round(value, 9)
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if hasattr(value, "item"):
+        return _canonical(value.item())
+    return value
+
+
+def content_hash(arrow: pa.Table, primary_key: tuple[str, ...]) -> str:
+    """SHA-256 of the table's rows as canonical JSON lines sorted by primary key."""
+    rows = arrow.to_pylist()
+    rows.sort(key=lambda r: tuple((r[k] is None, r[k]) for k in primary_key))
+    digest = hashlib.sha256()
+    for row in rows:
+        canonical = {k: _canonical(v) for k, v in row.items()}
+        digest.update(json.dumps(canonical, ensure_ascii=False, sort_keys=True).encode("utf-8"))
+        digest.update(b"\n")
+    return digest.hexdigest()
+
+
+def table_summary(name: str, out_dir: Path) -> dict[str, Any]:
+    """Row count and content hash of a written table, as the manifest records it."""
+    table = schema.get(name)
+    arrow = pq.read_table(config.table_path(name, out_dir), schema=table.arrow_schema)
+    return {"rows": arrow.num_rows, "content_sha256": content_hash(arrow, table.primary_key)}
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Write JSON (sorted keys, UTF-8, trailing newline) via a temporary file and rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(data, fh, ensure_ascii=False, indent=2, sort_keys=True)
+        fh.write("\n")
+    os.replace(tmp, path)
+
+
+def read_json(path: Path) -> Any:
+    """Read a JSON file written by :func:`write_json_atomic`."""
+    with open(path, encoding="utf-8") as fh:
+        return json.load(fh)

@@ -1,0 +1,156 @@
+"""Run the stages over a folder of exports: the thin I/O layer around the pure stage functions.
+
+``run_all`` reads every ``*.txt`` export in ``raw_dir`` (sorted by name, so
+results do not depend on the file system's order), parses and cleans each
+board, and writes the tables and ``MANIFEST.json`` into ``out_dir``. Files
+that cannot be used go to the ``rejects`` table with the reason; with
+``strict`` the run stops before writing anything and names every bad file.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tqdm import tqdm
+
+import pipeline
+from pipeline import config, io, schema, tables
+from pipeline.clean import clean, clean_title
+from pipeline.lexicon import load_lexicon
+from pipeline.ingest import ExportError, parse_board
+from pipeline.ingest.common import is_artifact
+from pipeline.model import Board
+
+log = logging.getLogger("pipeline")
+
+
+class BadInputError(RuntimeError):
+    """Raised in strict mode: one or more input files cannot be used."""
+
+
+@dataclass
+class IngestResult:
+    boards: list[tables.BoardRows] = field(default_factory=list)
+    rejects: list[dict] = field(default_factory=list)
+
+
+def list_exports(raw_dir: Path) -> list[Path]:
+    """The export files of a folder, sorted by name."""
+    raw_dir = Path(raw_dir)
+    if not raw_dir.is_dir():
+        raise FileNotFoundError(f"{raw_dir} is not a folder: pass --raw-dir with the folder that holds the *.txt exports")
+    return sorted(p for p in raw_dir.glob(config.EXPORT_GLOB) if p.is_file())
+
+
+def decode_export(raw: bytes, name: str) -> str:
+    """The text of an export file (UTF-8, with or without BOM)."""
+    if not raw.strip():
+        raise ExportError(f"{name}: the file is empty")
+    if b"\x00" in raw[:4096] and not raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ExportError(f"{name}: binary file, not a text export")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ExportError(f"{name}: not UTF-8 text ({exc.reason} at byte {exc.start}); re-save it as UTF-8") from exc
+
+
+def clean_board(board: Board) -> dict[int, tuple[str, str | None, list[dict]]]:
+    """Clean every post of a board: restored text, cleaned title and repair rows.
+
+    Artefact lines (padlet links, reaction counts) are blanked before
+    cleaning so that repair line offsets still map to export lines.
+    """
+    lexicon = load_lexicon()
+    board_id = tables.board_id_for(board.source_file)
+    cleaned: dict[int, tuple[str, str | None, list[dict]]] = {}
+    for post in board.posts:
+        post_id = tables.post_id_for(board_id, post.source_line)
+        rows = [tables.repair_row(board_id, post_id, r.line, r) for r in post.header_repairs]
+        title = None
+        if post.title is not None:
+            title, title_repairs = clean_title(post.title, lexicon)
+            rows += [tables.repair_row(board_id, post_id, post.source_line, r) for r in title_repairs]
+        body = "\n".join("" if is_artifact(line) else line for line in post.body_lines)
+        text, repairs = clean(body, lexicon)
+        rows += [tables.repair_row(board_id, post_id, post.body_start_line + r.line, r) for r in repairs]
+        cleaned[post.ordinal] = (text, title, rows)
+    return cleaned
+
+
+def ingest(raw_dir: Path, progress: bool = True) -> IngestResult:
+    """Parse and clean every export in ``raw_dir``; unusable files become rejects."""
+    result = IngestResult()
+    seen: dict[str, str] = {}
+    paths = list_exports(raw_dir)
+    for path in tqdm(paths, desc="ingest", unit="board", disable=not progress):
+        raw = path.read_bytes()
+        digest = hashlib.sha256(raw).hexdigest()
+        try:
+            if digest in seen:
+                raise ExportError(f"{path.name}: duplicate of {seen[digest]}")
+            text = decode_export(raw, path.name)
+            board = parse_board(text, source_file=path.name, sha256=digest)
+        except ExportError as exc:
+            log.warning("rejected %s", exc)
+            result.rejects.append({"source_file": path.name, "reason": str(exc).removeprefix(f"{path.name}: ")})
+            continue
+        seen[digest] = path.name
+        n_lines = len(text.splitlines())
+        result.boards.append(tables.board_rows(board, n_lines, clean_board(board)))
+        log.info("%s: %s layout, %d posts", path.name, board.layout, len(board.posts))
+    return result
+
+
+def write_ingest_tables(result: IngestResult, out_dir: Path) -> None:
+    """Write the boards, posts, repairs and rejects tables."""
+    for name in ("boards", "posts", "repairs"):
+        rows = [row for board in result.boards for row in getattr(board, name)]
+        io.write_table(name, tables.frame(name, rows), out_dir)
+    io.write_table("rejects", tables.frame("rejects", result.rejects), out_dir)
+
+
+def write_manifest(out_dir: Path, versions: dict | None = None) -> Path:
+    """Write MANIFEST.json for the tables present in ``out_dir``.
+
+    Records the pipeline version, the inputs (file name and SHA-256, from
+    the boards table), and per table its row count and content hash; the
+    ``versions`` of resources a stage used (codebook, model, backend) are
+    merged into those already recorded. No timestamps or absolute paths, so
+    the same inputs give the same manifest on any machine.
+    """
+    path = config.manifest_path(out_dir)
+    previous = io.read_json(path) if path.exists() else {}
+    entries = {
+        name: io.table_summary(name, out_dir)
+        for name in schema.TABLES
+        if config.table_path(name, out_dir).exists()
+    }
+    inputs = {}
+    if "boards" in entries:
+        boards = io.read_table("boards", out_dir)
+        inputs = dict(sorted(zip(boards["source_file"], boards["source_sha256"])))
+    manifest = {
+        "pipeline_version": pipeline.__version__,
+        "inputs": inputs,
+        "tables": entries,
+        "versions": {**previous.get("versions", {}), **(versions or {})},
+    }
+    io.write_json_atomic(path, manifest)
+    return path
+
+
+def run_all(raw_dir: Path, out_dir: Path, strict: bool = False, progress: bool = True) -> Path:
+    """The whole pipeline: every export in ``raw_dir`` -> tables and manifest in ``out_dir``."""
+    raw_dir, out_dir = Path(raw_dir), Path(out_dir)
+    if raw_dir.resolve() == out_dir.resolve():
+        raise ValueError("--out-dir must differ from --raw-dir: raw data is read-only")
+    result = ingest(raw_dir, progress=progress)
+    if strict and result.rejects:
+        problems = "\n".join(f"  {r['source_file']}: {r['reason']}" for r in result.rejects)
+        raise BadInputError(f"{len(result.rejects)} input file(s) cannot be used; nothing was written:\n{problems}")
+    if not result.boards:
+        log.warning("no usable export in %s", raw_dir)
+    write_ingest_tables(result, out_dir)
+    return write_manifest(out_dir)

@@ -1,0 +1,79 @@
+"""End to end: the whole pipeline in a temporary folder, the tables' schemas, and the committed manifest."""
+from __future__ import annotations
+
+import json
+import shutil
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from pipeline import config, io, schema
+from pipeline.run import BadInputError, run_all
+
+COMMITTED_MANIFEST = config.manifest_path(config.PROCESSED_DIR)
+
+
+def test_tables_match_their_declared_schema(processed):
+    for name, table in schema.TABLES.items():
+        path = config.table_path(name, processed)
+        if not path.exists():
+            continue
+        written = pq.read_schema(path)
+        assert written.names == table.column_names, name
+        frame = io.read_table(name, processed)
+        assert not frame.duplicated(list(table.primary_key)).any(), name
+
+
+def test_posts_have_clean_text_and_stable_ids(processed):
+    posts = io.read_table("posts", processed)
+    assert len(posts) == 100
+    assert posts["post_id"].is_unique
+    assert posts["text_clean"].notna().all()
+    assert not posts["text_clean"].str.contains("\ufffd").any()
+    assert set(posts["kind"]) <= set(schema.KINDS)
+
+
+def test_regenerating_reproduces_the_committed_manifest(processed):
+    """`make all` on a clean clone must reproduce data/processed/MANIFEST.json exactly."""
+    assert COMMITTED_MANIFEST.exists(), "run `make all` and commit data/processed/MANIFEST.json"
+    regenerated = json.loads(config.manifest_path(processed).read_text(encoding="utf-8"))
+    committed = json.loads(COMMITTED_MANIFEST.read_text(encoding="utf-8"))
+    assert regenerated == committed
+
+
+def test_two_runs_give_identical_manifests(processed, tmp_path):
+    run_all(config.RAW_DIR, tmp_path, progress=False)
+    assert config.manifest_path(tmp_path).read_bytes() == config.manifest_path(processed).read_bytes()
+
+
+def test_a_bad_file_is_rejected_and_the_run_goes_on(tmp_path):
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    for path in sorted(config.RAW_DIR.glob("*.txt")):
+        shutil.copy(path, raw / path.name)
+    (raw / "notes.txt").write_text("Møtereferat\n\nVi snakket om budsjettet.\n", encoding="utf-8")
+    (raw / "empty.txt").write_bytes(b"")
+    out = tmp_path / "out"
+    run_all(raw, out, progress=False)
+    rejects = io.read_table("rejects", out).set_index("source_file")["reason"]
+    assert "not a Padlet export" in rejects["notes.txt"]
+    assert "empty" in rejects["empty.txt"]
+    assert len(io.read_table("boards", out)) == 2
+
+
+def test_strict_mode_writes_nothing(tmp_path):
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "notes.txt").write_text("Bare tekst.\n", encoding="utf-8")
+    out = tmp_path / "out"
+    with pytest.raises(BadInputError, match="notes.txt"):
+        run_all(raw, out, strict=True, progress=False)
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_writer_refuses_a_duplicate_primary_key(tmp_path):
+    rows = pd.DataFrame({"source_file": ["a.txt", "a.txt"], "reason": ["x", "y"]})
+    with pytest.raises(io.SchemaError, match="primary key"):
+        io.write_table("rejects", rows, tmp_path)
+    assert not list(tmp_path.iterdir()), "nothing may be left behind"
