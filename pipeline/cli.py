@@ -88,10 +88,10 @@ def clean_command(
 
     Example: python -m pipeline clean data/raw/2025-05-05_nasjonalt-dialogseminar.txt --repairs
     """
-    from pipeline.run import clean_board, decode_export
-    from pipeline.ingest import parse_board
+    from pipeline.ingest import read_export
+    from pipeline.run import clean_board
 
-    board = parse_board(decode_export(export.read_bytes(), export.name), source_file=export.name)
+    board = read_export(export)
     for ordinal, (text, title, rows) in clean_board(board).items():
         if repairs:
             for row in rows:

@@ -68,3 +68,4 @@ class Board:
     posts: list[Post]
     header_lines: list[int] = field(default_factory=list)
     footer_lines: list[int] = field(default_factory=list)
+    truncated: bool = False

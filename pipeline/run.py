@@ -19,7 +19,7 @@ import pipeline
 from pipeline import config, io, schema, tables
 from pipeline.clean import clean, clean_title
 from pipeline.lexicon import load_lexicon
-from pipeline.ingest import ExportError, parse_board
+from pipeline.ingest import ExportError, decode_export, parse_board
 from pipeline.ingest.common import is_artifact
 from pipeline.model import Board
 
@@ -34,6 +34,7 @@ class BadInputError(RuntimeError):
 class IngestResult:
     boards: list[tables.BoardRows] = field(default_factory=list)
     rejects: list[dict] = field(default_factory=list)
+    truncated: list[str] = field(default_factory=list)
 
 
 def list_exports(raw_dir: Path) -> list[Path]:
@@ -42,18 +43,6 @@ def list_exports(raw_dir: Path) -> list[Path]:
     if not raw_dir.is_dir():
         raise FileNotFoundError(f"{raw_dir} is not a folder: pass --raw-dir with the folder that holds the *.txt exports")
     return sorted(p for p in raw_dir.glob(config.EXPORT_GLOB) if p.is_file())
-
-
-def decode_export(raw: bytes, name: str) -> str:
-    """The text of an export file (UTF-8, with or without BOM)."""
-    if not raw.strip():
-        raise ExportError(f"{name}: the file is empty")
-    if b"\x00" in raw[:4096] and not raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise ExportError(f"{name}: binary file, not a text export")
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ExportError(f"{name}: not UTF-8 text ({exc.reason} at byte {exc.start}); re-save it as UTF-8") from exc
 
 
 def clean_board(board: Board) -> dict[int, tuple[str, str | None, list[dict]]]:
@@ -80,7 +69,13 @@ def clean_board(board: Board) -> dict[int, tuple[str, str | None, list[dict]]]:
 
 
 def ingest(raw_dir: Path, progress: bool = True) -> IngestResult:
-    """Parse and clean every export in ``raw_dir``; unusable files become rejects."""
+    """Parse and clean every export in ``raw_dir``; unusable files become rejects.
+
+    A file whose bytes, or whose text after decoding and normalising line
+    endings and spaces, equal those of an earlier file (in name order) is a
+    duplicate of it. A truncated export keeps every post up to the cut and
+    is flagged in ``boards.truncated``.
+    """
     result = IngestResult()
     seen: dict[str, str] = {}
     paths = list_exports(raw_dir)
@@ -89,14 +84,20 @@ def ingest(raw_dir: Path, progress: bool = True) -> IngestResult:
         digest = hashlib.sha256(raw).hexdigest()
         try:
             if digest in seen:
-                raise ExportError(f"{path.name}: duplicate of {seen[digest]}")
+                raise ExportError(f"{path.name}: duplicate of {seen[digest]} (identical bytes); remove one of them")
             text = decode_export(raw, path.name)
+            text_digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+            if text_digest in seen:
+                raise ExportError(f"{path.name}: duplicate of {seen[text_digest]} (same text in another encoding or line-ending style); remove one of them")
             board = parse_board(text, source_file=path.name, sha256=digest)
         except ExportError as exc:
             log.warning("rejected %s", exc)
             result.rejects.append({"source_file": path.name, "reason": str(exc).removeprefix(f"{path.name}: ")})
             continue
-        seen[digest] = path.name
+        seen[digest] = seen[text_digest] = path.name
+        if board.truncated:
+            log.warning("%s looks truncated: it ends without the export's end marker or mid-line; posts up to the cut are kept", path.name)
+            result.truncated.append(path.name)
         n_lines = len(text.splitlines())
         result.boards.append(tables.board_rows(board, n_lines, clean_board(board)))
         log.info("%s: %s layout, %d posts", path.name, board.layout, len(board.posts))
@@ -147,9 +148,13 @@ def run_all(raw_dir: Path, out_dir: Path, strict: bool = False, progress: bool =
     if raw_dir.resolve() == out_dir.resolve():
         raise ValueError("--out-dir must differ from --raw-dir: raw data is read-only")
     result = ingest(raw_dir, progress=progress)
-    if strict and result.rejects:
-        problems = "\n".join(f"  {r['source_file']}: {r['reason']}" for r in result.rejects)
-        raise BadInputError(f"{len(result.rejects)} input file(s) cannot be used; nothing was written:\n{problems}")
+    problems = [f"  {r['source_file']}: {r['reason']}" for r in result.rejects]
+    problems += [f"  {name}: truncated export (posts up to the cut would be kept)" for name in result.truncated]
+    if strict and problems:
+        raise BadInputError(
+            f"{len(problems)} input file(s) cannot be used as they are; nothing was written "
+            "(run without --strict to process the rest):\n" + "\n".join(problems)
+        )
     if not result.boards:
         log.warning("no usable export in %s", raw_dir)
     write_ingest_tables(result, out_dir)

@@ -65,6 +65,7 @@ BOARDS = Table(
         Column("description", pa.string(), "Board description under the title, when the export has one."),
         Column("n_posts", pa.int32(), "Number of posts parsed from the export.", False),
         Column("n_lines", pa.int32(), "Number of lines in the export.", False),
+        Column("truncated", pa.bool_(), "True when the export was cut short (no end marker, or it stops mid-line); posts up to the cut are kept.", False),
     ),
 )
 

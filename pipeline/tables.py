@@ -66,6 +66,7 @@ def board_rows(board: Board, n_lines: int, cleaned: dict[int, tuple[str, str | N
             "description": board.description,
             "n_posts": len(board.posts),
             "n_lines": n_lines,
+            "truncated": board.truncated,
         }
     )
     for post in board.posts:

@@ -12,6 +12,8 @@ import hashlib
 from pathlib import Path
 
 from pipeline.ingest import author_timestamp, subject_body
+from pipeline.ingest.decode import decode_export
+from pipeline.ingest.errors import ExportError
 from pipeline.model import Board
 
 LAYOUTS = {
@@ -19,10 +21,6 @@ LAYOUTS = {
     "author-timestamp": author_timestamp,
 }
 MIN_LAYOUT_SCORE = 0.5
-
-
-class ExportError(ValueError):
-    """A file cannot be parsed as a Padlet export; the message says why."""
 
 
 def split_lines(text: str) -> list[str]:
@@ -48,20 +46,18 @@ def parse_board(text: str, source_file: str = "<text>", sha256: str | None = Non
     layout, score = detect_layout(lines)
     if score < MIN_LAYOUT_SCORE:
         raise ExportError(
-            f"{source_file}: not a Padlet export in a known layout "
-            f"(best match {layout!r} scored {score:.2f}); known layouts: {', '.join(LAYOUTS)}"
+            f"{source_file}: not a Padlet export (no posts found: no known layout fits, "
+            f"best {layout!r} scored {score:.2f}); check that it is the text of a Padlet PDF export"
         )
     board = LAYOUTS[layout].parse(lines, source_file=source_file, sha256=sha256)
     if not board.posts:
-        raise ExportError(f"{source_file}: no posts found (layout {layout})")
+        raise ExportError(f"{source_file}: no posts found (layout {layout}); check that the export is complete")
+    # An export always ends with a line break; text that stops mid-line was cut off.
+    board.truncated = board.truncated or not text.endswith("\n")
     return board
 
 
 def read_export(path: Path) -> Board:
-    """Read and parse one export file (UTF-8, with or without BOM)."""
+    """Read and parse one export file in any supported encoding and line-ending style."""
     raw = path.read_bytes()
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ExportError(f"{path.name}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
-    return parse_board(text, source_file=path.name, sha256=hashlib.sha256(raw).hexdigest())
+    return parse_board(decode_export(raw, path.name), source_file=path.name, sha256=hashlib.sha256(raw).hexdigest())

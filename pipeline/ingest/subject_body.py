@@ -8,7 +8,8 @@ theme ("Dialogtema 2 - Gruppe: Førde", "Rom 3", "Gruppe 4 - Tema 2"),
 possibly after a short heading of place names. Page breaks (runs of 2-4
 blank lines, or a leading space on the first line of a page) fall
 mid-sentence and mid-post and never start a post by themselves. A line of
-``※`` characters starts the footer.
+``※`` characters starts the footer; an export without it was cut short
+and is flagged as truncated.
 
 Data caveat: posts whose title is free text with no group or theme
 ("Kulturskolen og Barnehagen") cannot be told from a paragraph and are
@@ -172,6 +173,10 @@ def parse(lines: list[str], source_file: str, sha256: str) -> Board:
             continue
         starts.append(n)
 
+    first_content = next((n for n in range(body_start, footer_start) if not is_blank(lines[n])), None)
+    if first_content is not None and (not starts or starts[0] > first_content):
+        starts.insert(0, first_content)  # text before the first recognised title is a post of its own
+
     posts: list[Post] = []
     bounds = starts + [footer_start]
     previous_theme: int | None = None
@@ -226,6 +231,7 @@ def parse(lines: list[str], source_file: str, sha256: str) -> Board:
         posts=posts,
         header_lines=header_lines,
         footer_lines=footer_lines,
+        truncated=footer_start == len(lines),
     )
 
 
