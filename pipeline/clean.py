@@ -6,8 +6,8 @@ The exports are text extracted from Padlet PDFs and carry these kinds of damage:
   refleksjon); U+FFFD also replaces ``:`` in times (``9\ufffd08AM``) and
   punctuation in author names (``GRUPPE 3\ufffd``);
 * ``gj`` got a space (``g jøre``, ``ig jen``, ``Avg jørende``);
-* lines are hard-wrapped, page breaks (blank-line runs, a leading space on a
-  page's first line) fall mid-sentence;
+* lines are hard-wrapped, page breaks (runs of blank lines, usually 2-4 but
+  sometimes 1, and a leading space on a page's first line) fall mid-sentence;
 * narrow mind-map columns break words without a hyphen (``svømm`` / ``ehall``).
 
 Every decision that is not purely typographic is taken on lexical evidence
@@ -34,6 +34,7 @@ GLYPH = "\ufffd"
 # ff/ffi/ffl are rare in Norwegian; they carry a small penalty.
 LIGATURES = (("fi", 0.0), ("fl", 0.0), ("ff", 1.5), ("ffi", 1.5), ("ffl", 1.5))
 DROP_PENALTY = 4.0  # zipf points a dropped glyph must win by (glyph was punctuation)
+LISTED_FLOOR = 2.0  # evidence floor for a glued form that is a listed word
 COLUMN_WIDTH = 20  # a line this short (stripped) may be a narrow mind-map column
 
 _LETTER = r"[^\W\d_]"
@@ -52,6 +53,9 @@ _LIST_RE = re.compile(
     re.VERBOSE,
 )
 _TERMINAL_RE = re.compile(r"[.!?:;]['\"»”)\]]*$")
+# "kultur- og oppvekstsektoren": a hyphen before a conjunction is a suspended compound
+_CONJUNCTIONS = frozenset({"og", "eller", "samt", "enn", "som"})
+_PUNCT_START_RE = re.compile(r"^(?:[,;:)\]»”]|[.!?](?:\s|$))")
 _URL_RE = re.compile(r"^(?:https?://|www\.)", re.IGNORECASE)
 
 
@@ -205,24 +209,37 @@ def _glyph_kind(rule: str) -> str:
 
 
 def _repair_glyphs(line: str, index: int, lexicon: Lexicon) -> tuple[str, list[Repair]]:
-    """Restore every U+FFFD token of one line; one Repair per token."""
-    repairs: list[Repair] = []
+    """Restore every U+FFFD token of one line; one Repair per token.
 
-    def sub(m: re.Match) -> str:
+    A token that vanishes entirely (a lone glyph standing for punctuation)
+    takes one neighbouring space with it, so no double space is left.
+    """
+    repairs: list[Repair] = []
+    out: list[str] = []
+    pos = 0
+    for m in _GLYPH_TOKEN_RE.finditer(line):
         before = m.group(0)
         after, score, rule = restore_word(before, lexicon)
         repairs.append(Repair(index, _glyph_kind(rule), before, after, rule, score))
-        return after
-
-    return _GLYPH_TOKEN_RE.sub(sub, line), repairs
+        out.append(line[pos:m.start()])
+        pos = m.end()
+        if not after and out[-1].endswith(" ") and line[pos:pos + 1] in (" ", ""):
+            out[-1] = out[-1][:-1]
+        out.append(after)
+    out.append(line[pos:])
+    return "".join(out), repairs
 
 
 def _should_join_gj(left: str, right: str, lexicon: Lexicon) -> bool:
-    """True if ``left + right`` (split at ``g j``) is one word and not two real words."""
-    joined = left + right
-    if not lexicon.is_known(joined):
-        return False
-    return not (lexicon.is_solid(left) and lexicon.is_solid(right))
+    """True if ``left + right`` (split at ``g j``) is one word and not two real words.
+
+    The export splits every ``gj``, so a listed joined form wins
+    (``følg jer`` -> ``følgjer``; ``og jeg`` has no joined form). A joined
+    form known only as a compound must pass :func:`should_glue`'s tests.
+    """
+    if lexicon.has(left + right):
+        return True
+    return should_glue([left, right.lower() if left[-1].islower() else right], lexicon)
 
 
 def _repair_gj(line: str, index: int, lexicon: Lexicon) -> tuple[str, list[Repair]]:
@@ -266,42 +283,67 @@ def _continues_sentence(prev: str, nxt: str) -> bool:
     """True if ``nxt`` carries on the sentence of ``prev`` across blank lines (a page break).
 
     The previous line must not end a sentence and the next must start with
-    a lower-case letter and be neither a list item nor a URL.
+    a lower-case letter (or a comma, which never opens a line) and be
+    neither a list item nor a URL.
     """
-    if _TERMINAL_RE.search(prev) or is_list_item(nxt) or _URL_RE.match(nxt):
+    if not nxt or _TERMINAL_RE.search(prev) or is_list_item(nxt) or _URL_RE.match(nxt):
         return False
-    return bool(nxt) and nxt[0].isalpha() and nxt[0].islower()
+    return (nxt[0].isalpha() and nxt[0].islower()) or nxt[0] in ",;)"
+
+
+def _ends_list_item(last: str, nxt: str) -> bool:
+    """True if ``last`` is a list item (question/heading) closed by ``?`` or ``:`` and
+    ``nxt`` opens a new sentence: the answer below ``Spørsmål 2: ...?`` keeps its own line."""
+    return is_list_item(last) and last.endswith(("?", ":")) and nxt[:1].isupper()
 
 
 _TRAIL_PUNCT = ".,;:!?)\"'»”"
 
 
+def _compound_evidence(parts: tuple[str, ...], lexicon: Lexicon) -> float:
+    """Zipf of the rarest compound part (a part's linking s/e ignored when that helps)."""
+    def part_zipf(p: str) -> float:
+        z = lexicon.zipf(p)
+        return max(z, lexicon.zipf(p[:-1])) if p[-1] in "se" and not lexicon.has(p) else z
+
+    return min(part_zipf(p) for p in parts)
+
+
 def _join_evidence(pieces: list[str], lexicon: Lexicon) -> float | None:
     """Evidence (zipf-like) that ``pieces`` glued together make one word, or None.
 
-    A listed word scores its frequency (at least 1); a compound scores its
-    rarest part minus 1, and is refused if its parts split exactly where the
-    pieces do (that is just two words side by side).
+    A listed word scores the best of its frequency, its compound reading
+    minus 1, and a floor of ``LISTED_FLOOR`` (listed inflections and Nynorsk
+    forms that wordfreq's Bokmål list barely has); an
+    unlisted compound scores its rarest part minus 1. A compound whose parts
+    split exactly at a break is refused when the text before that break is a
+    known word on its own (that is just two words side by side).
     """
     joined = "".join(pieces)
-    if lexicon.has(joined):
-        return max(lexicon.zipf(joined), 1.0)
     parts = lexicon.compound_parts(joined)
-    if not parts:
-        return None
-    cuts = set(itertools.accumulate(len(p) for p in parts[:-1]))
-    if cuts & set(itertools.accumulate(len(p) for p in pieces[:-1])):
-        return None
-    return min(lexicon.zipf(p) for p in parts) - 1.0
+    if parts:
+        cuts = set(itertools.accumulate(len(p) for p in parts[:-1]))
+        breaks = set(itertools.accumulate(len(p) for p in pieces[:-1]))
+        if any(_piece_evidence(joined[:c], lexicon) > float("-inf") for c in cuts & breaks):
+            parts = None
+    comp = _compound_evidence(parts, lexicon) - 1.0 if parts else None
+    if lexicon.has(joined):
+        return max(lexicon.zipf(joined), comp if comp is not None else 0.0, LISTED_FLOOR)
+    return comp
 
 
 def _piece_evidence(piece: str, lexicon: Lexicon) -> float:
-    """Evidence that ``piece`` is a word on its own (-inf for a fragment)."""
+    """Evidence that ``piece`` is a word on its own (-inf for a fragment).
+
+    A listed word of 2+ letters scores its zipf; a piece known only as a
+    compound scores its rarest part minus 3 (fragments such as ``idrettsan``
+    often split into odd short parts); anything else is a fragment.
+    """
     if len(piece) >= 2 and lexicon.has(piece):
         return lexicon.zipf(piece)
     parts = lexicon.compound_parts(piece)
     if parts:
-        return min(lexicon.zipf(p) for p in parts) - 1.0
+        return _compound_evidence(parts, lexicon) - 3.0
     return float("-inf")
 
 
@@ -310,8 +352,9 @@ def should_glue(pieces: list[str], lexicon: Lexicon) -> bool:
 
     Rules (all lexical, case-insensitive): continuation pieces start in lower
     case (or everything is capitals); the glued form is a word or a compound
-    not split at the breaks; if the first piece is itself a common word the
-    glued form must be a listed word; and the glued form is better attested
+    not split at the breaks; if the first piece is a common word, or a known
+    word followed by a common word (``Kulturskolen`` + ``er``), the glued
+    form must be a listed word; and the glued form is better attested
     than the weakest piece on its own (``svømm`` + ``ehall``, ``integre`` +
     ``ring``, ``kulturs`` + ``kole``; never ``for`` + ``kultura``).
     """
@@ -322,9 +365,13 @@ def should_glue(pieces: list[str], lexicon: Lexicon) -> bool:
     joined_score = _join_evidence(low, lexicon)
     if joined_score is None:
         return False
-    if lexicon.is_solid(low[0]) and not lexicon.has("".join(low)):
+    listed = lexicon.has("".join(low))
+    if lexicon.is_solid(low[0]) and not listed:
         return False
-    return joined_score > min(_piece_evidence(p, lexicon) for p in low)
+    evidence = [_piece_evidence(p, lexicon) for p in low]
+    if not listed and evidence[0] > float("-inf") and lexicon.is_solid(low[-1]):
+        return False  # a known word + a common word: only a listed word may glue them
+    return joined_score > min(evidence)
 
 
 def _column_join(content: list["_Line"], start: int, lexicon: Lexicon) -> int:
@@ -382,8 +429,10 @@ def _content_lines(lines: list[str]) -> tuple[list[_Line], list[Repair]]:
             continue
         text = raw.strip()
         lead = raw[: len(raw) - len(raw.lstrip())]
-        if lead and out:  # leading space on a page's first line
+        if lead.strip(" ") == "" and lead:  # plain spaces: the indent of a page's first line
             repairs.append(Repair(i, "page_break", lead, "", "leading_space"))
+        elif lead:  # no-break spaces or tabs typed by the writer
+            repairs.append(Repair(i, "wrap", lead, "", "leading_whitespace"))
         out.append(_Line(i, text, blanks if out else 0))
         blanks = 0
     return out, repairs
@@ -397,7 +446,9 @@ def clean(text: str, lexicon: Lexicon | None = None) -> tuple[str, list[Repair]]
     (ligature, time, dropped glyph) and ``g j`` splits; (2) structure: lines
     of a paragraph are joined with a space (``wrap``; a final ``word-`` keeps
     its hyphen and glues), broken words of narrow columns are glued
-    (``column_join``), blank runs inside a sentence vanish (``page_break``),
+    (``column_join``), blank runs inside a sentence vanish (``page_break``:
+    the line before does not end a sentence and the next starts in lower
+    case; otherwise a blank run is a paragraph break),
     a ``g`` / ``j...`` split across lines is glued (``gj_split``), list items
     stay on their own lines; paragraphs are separated by one blank line.
     Idempotent; drops no word; never outputs U+FFFD.
@@ -416,6 +467,7 @@ def clean(text: str, lexicon: Lexicon | None = None) -> tuple[str, list[Repair]]
 
     paragraphs: list[list[str]] = []
     texts = [c.text for c in content]
+    glued_tail = -1
     j = 0
     while j < len(content):
         cur = content[j]
@@ -429,33 +481,39 @@ def clean(text: str, lexicon: Lexicon | None = None) -> tuple[str, list[Repair]]
         if cur.blanks_before:
             repairs.append(Repair(prev.index, "page_break", "\n" * (cur.blanks_before + 1), " ",
                                   "blank_run_in_sentence"))
-        if is_list_item(cur.text):
+        if is_list_item(cur.text) or _ends_list_item(para[-1], cur.text):
             para.append(cur.text)
             j += 1
             continue
-        n = _column_join(content, j - 1, lexicon) if not cur.blanks_before or len(texts[j - 1]) <= COLUMN_WIDTH else 0
+        # a line wholly consumed as the tail of a glued word cannot start another glue
+        n = _column_join(content, j - 1, lexicon) if j - 1 != glued_tail else 0
         if n:
             pieces = texts[j - 1 : j + n]
-            glued = pieces[-1]
-            for k in range(n - 1, -1, -1):
-                glued = pieces[k] + glued
             left_tok = pieces[0].split()[-1]
             right_tok = pieces[-1].split()[0].rstrip(_TRAIL_PUNCT)
-            middle = "".join(pieces[1:-1])
-            word = left_tok + middle + right_tok
+            word = left_tok + "".join(pieces[1:-1]) + right_tok
             before = "\n".join([left_tok, *pieces[1:-1], right_tok])
             repairs.append(Repair(prev.index, "column_join", before, word, "lexicon", lexicon.zipf(word)))
             para[-1] = para[-1] + "".join(pieces[1:])
+            if len(pieces[-1].split()) == 1:
+                glued_tail = j - 1 + n
             j += n
             continue
         last = para[-1]
+        if _PUNCT_START_RE.match(cur.text):
+            # a narrow column pushed the word's punctuation to the next line
+            repairs.append(Repair(prev.index, "column_join", "\n", "", "punctuation"))
+            para[-1] = last + cur.text
+            j += 1
+            continue
         gj = re.search(rf"(?<![\w{GLYPH}])({_LETTER}*[gG])$", last)
         m_right = re.match(rf"([jJ]{_LETTER}*)", cur.text)
         if gj and m_right and _should_join_gj(gj.group(1), m_right.group(1), lexicon):
             repairs.append(Repair(prev.index, "gj_split", gj.group(1) + "\n" + m_right.group(1),
                                   gj.group(1) + m_right.group(1), "lexicon"))
             para[-1] = last + cur.text
-        elif re.search(rf"{_LETTER}-$", last) and cur.text[0].isalnum():
+        elif (re.search(rf"{_LETTER}-$", last) and cur.text[0].isalnum()
+              and cur.text.split()[0].lower() not in _CONJUNCTIONS):
             repairs.append(Repair(prev.index, "wrap", "-\n", "-", "hyphen_kept"))
             para[-1] = last + cur.text
         else:

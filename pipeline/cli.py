@@ -40,9 +40,14 @@ def all_command(
     raw_dir: Path = RawDir,
     out_dir: Path = OutDir,
     strict: bool = typer.Option(False, "--strict", help="Stop before writing anything if any input file cannot be used."),
+    private_dir: Path = typer.Option(config.PRIVATE_DIR, "--private-dir", help="Where the pseudonym key is written (git-ignored; never publish it)."),
+    keep_names: Path = typer.Option(None, "--keep-names", help="Also write an internal copy WITH personal names to this folder (only for those allowed to see names; never inside data/processed)."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log debug detail."),
 ) -> None:
     """Run every stage on every export in RAW_DIR and write the tables to OUT_DIR.
+
+    Personal names are replaced by pseudonyms ("Person 7") in every table; the
+    key is written to --private-dir only.
 
     Example: python -m pipeline all --raw-dir data/raw --out-dir /tmp/out
     """
@@ -50,7 +55,12 @@ def all_command(
 
     _setup_logging(verbose)
     try:
-        manifest = run_all(raw_dir, out_dir, strict=strict, progress=sys.stderr.isatty())
+        if keep_names is not None:
+            if keep_names.resolve() == out_dir.resolve() or out_dir.resolve() in keep_names.resolve().parents:
+                raise ValueError("--keep-names must point outside the published output folder")
+            run_all(raw_dir, keep_names, strict=strict, progress=False, keep_names=True)
+            typer.echo(f"wrote internal copy with names to {keep_names}")
+        manifest = run_all(raw_dir, out_dir, strict=strict, progress=sys.stderr.isatty(), private_dir=private_dir)
     except (BadInputError, FileNotFoundError, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(code=2) from exc
@@ -62,21 +72,21 @@ def ingest_command(
     raw_dir: Path = RawDir,
     out_dir: Path = OutDir,
     strict: bool = typer.Option(False, "--strict", help="Stop before writing anything if any input file cannot be used."),
+    private_dir: Path = typer.Option(config.PRIVATE_DIR, "--private-dir", help="Where the pseudonym key is written (git-ignored)."),
 ) -> None:
-    """Parse and clean the exports: writes boards, posts, repairs and rejects.
+    """Parse, clean and pseudonymise the exports: writes boards, posts, repairs and rejects.
 
     Example: python -m pipeline ingest --raw-dir data/raw --out-dir data/processed
     """
-    from pipeline.run import ingest, write_ingest_tables, write_manifest
+    from pipeline.run import BadInputError, run_ingest, write_manifest
 
     _setup_logging(False)
-    result = ingest(raw_dir, progress=sys.stderr.isatty())
-    if strict and result.rejects:
-        for reject in result.rejects:
-            typer.echo(f"error: {reject['source_file']}: {reject['reason']}", err=True)
-        raise typer.Exit(code=2)
-    write_ingest_tables(result, out_dir)
-    write_manifest(out_dir)
+    try:
+        run_ingest(raw_dir, out_dir, strict=strict, progress=sys.stderr.isatty(), private_dir=private_dir)
+    except (BadInputError, FileNotFoundError, ValueError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(code=2) from exc
+    typer.echo(f"wrote {write_manifest(out_dir)}")
 
 
 @app.command("clean")

@@ -22,6 +22,7 @@ from pipeline.lexicon import load_lexicon
 from pipeline.ingest import ExportError, decode_export, parse_board
 from pipeline.ingest.common import is_artifact
 from pipeline.model import Board
+from pipeline.privacy import Pseudonymiser, pseudonymise_signature, pseudonymise_text, write_key
 
 log = logging.getLogger("pipeline")
 
@@ -34,6 +35,7 @@ class BadInputError(RuntimeError):
 class IngestResult:
     boards: list[tables.BoardRows] = field(default_factory=list)
     rejects: list[dict] = field(default_factory=list)
+    pseudonymiser: Pseudonymiser | None = None
     truncated: list[str] = field(default_factory=list)
 
 
@@ -68,7 +70,24 @@ def clean_board(board: Board) -> dict[int, tuple[str, str | None, list[dict]]]:
     return cleaned
 
 
-def ingest(raw_dir: Path, progress: bool = True) -> IngestResult:
+def protect_board(board: Board, cleaned: dict, pseudonymiser: Pseudonymiser) -> None:
+    """Replace personal names and e-mail addresses in every field of a board, in export order.
+
+    Runs before any later stage, so segments, tags and places are computed
+    on the pseudonymised text and their offsets stay exact.
+    """
+    board.author = pseudonymise_signature(board.author, pseudonymiser)
+    board.description = pseudonymise_text(board.description, pseudonymiser)
+    for post in board.posts:
+        text, title, rows = cleaned[post.ordinal]
+        post.author = pseudonymise_signature(post.author, pseudonymiser)
+        title = pseudonymise_text(title, pseudonymiser)
+        text = pseudonymise_text(text, pseudonymiser)
+        post.group_label = pseudonymise_text(post.group_label, pseudonymiser)
+        cleaned[post.ordinal] = (text, title, rows)
+
+
+def ingest(raw_dir: Path, progress: bool = True, keep_names: bool = False) -> IngestResult:
     """Parse and clean every export in ``raw_dir``; unusable files become rejects.
 
     A file whose bytes, or whose text after decoding and normalising line
@@ -76,7 +95,7 @@ def ingest(raw_dir: Path, progress: bool = True) -> IngestResult:
     duplicate of it. A truncated export keeps every post up to the cut and
     is flagged in ``boards.truncated``.
     """
-    result = IngestResult()
+    result = IngestResult(pseudonymiser=None if keep_names else Pseudonymiser())
     seen: dict[str, str] = {}
     paths = list_exports(raw_dir)
     for path in tqdm(paths, desc="ingest", unit="board", disable=not progress):
@@ -99,8 +118,16 @@ def ingest(raw_dir: Path, progress: bool = True) -> IngestResult:
             log.warning("%s looks truncated: it ends without the export's end marker or mid-line; posts up to the cut are kept", path.name)
             result.truncated.append(path.name)
         n_lines = len(text.splitlines())
-        result.boards.append(tables.board_rows(board, n_lines, clean_board(board)))
+        cleaned = clean_board(board)
+        if result.pseudonymiser is not None:
+            protect_board(board, cleaned, result.pseudonymiser)
+        result.boards.append(tables.board_rows(board, n_lines, cleaned))
         log.info("%s: %s layout, %d posts", path.name, board.layout, len(board.posts))
+    if result.pseudonymiser is not None:
+        for rows in result.boards:
+            for repair in rows.repairs:
+                repair["before"] = result.pseudonymiser.scrub(repair["before"])
+                repair["after"] = result.pseudonymiser.scrub(repair["after"])
     return result
 
 
@@ -142,12 +169,26 @@ def write_manifest(out_dir: Path, versions: dict | None = None) -> Path:
     return path
 
 
-def run_all(raw_dir: Path, out_dir: Path, strict: bool = False, progress: bool = True) -> Path:
-    """The whole pipeline: every export in ``raw_dir`` -> tables and manifest in ``out_dir``."""
+def run_ingest(
+    raw_dir: Path,
+    out_dir: Path,
+    strict: bool = False,
+    progress: bool = True,
+    private_dir: Path | None = None,
+    keep_names: bool = False,
+) -> IngestResult:
+    """Stage ingest: parse, clean and pseudonymise every export; write boards, posts, repairs, rejects.
+
+    Personal names are replaced by pseudonyms; the key goes to
+    ``private_dir`` (not written when None). ``keep_names`` skips
+    pseudonymisation: only for internal copies outside the published folder.
+    With ``strict``, any unusable or truncated file stops the run before
+    anything is written.
+    """
     raw_dir, out_dir = Path(raw_dir), Path(out_dir)
     if raw_dir.resolve() == out_dir.resolve():
         raise ValueError("--out-dir must differ from --raw-dir: raw data is read-only")
-    result = ingest(raw_dir, progress=progress)
+    result = ingest(raw_dir, progress=progress, keep_names=keep_names)
     problems = [f"  {r['source_file']}: {r['reason']}" for r in result.rejects]
     problems += [f"  {name}: truncated export (posts up to the cut would be kept)" for name in result.truncated]
     if strict and problems:
@@ -158,4 +199,20 @@ def run_all(raw_dir: Path, out_dir: Path, strict: bool = False, progress: bool =
     if not result.boards:
         log.warning("no usable export in %s", raw_dir)
     write_ingest_tables(result, out_dir)
+    if private_dir is not None and result.pseudonymiser is not None:
+        key = write_key(result.pseudonymiser, Path(private_dir))
+        log.info("pseudonym key (private, never publish): %s", key)
+    return result
+
+
+def run_all(
+    raw_dir: Path,
+    out_dir: Path,
+    strict: bool = False,
+    progress: bool = True,
+    private_dir: Path | None = None,
+    keep_names: bool = False,
+) -> Path:
+    """The whole pipeline: every export in ``raw_dir`` -> tables and manifest in ``out_dir``."""
+    run_ingest(raw_dir, out_dir, strict=strict, progress=progress, private_dir=private_dir, keep_names=keep_names)
     return write_manifest(out_dir)

@@ -19,7 +19,9 @@ Sources (all optional except at least one):
 * wordfreq is *not* copied into the list; the cleaner queries it at run time.
 
 Output: ``seeds/lexicon/words-nb-nn.txt.gz``: a header of ``#`` lines
-(provenance, counts, date) then one lower-cased word per line, sorted.
+(provenance, counts) then one lower-cased word per line, sorted. The build
+is reproducible: the same sources give byte-identical output (no dates, gzip
+mtime 0).
 Words are kept if they are made of letters, with optional inner hyphens,
 apostrophes or dots (abbreviations such as ``m.fl.`` are stored without the
 final dot), 1..40 characters long.
@@ -27,7 +29,6 @@ final dot), 1..40 characters long.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import gzip
 import re
 import shutil
@@ -106,12 +107,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--norne", type=Path, default=Path("/work/shared/norne/ndt"))
     ap.add_argument("--hunspell", type=Path, default=Path("/usr/share/hunspell"))
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    ap.add_argument("--no-hunspell", action="store_true",
+                    help="CC0-only list (NorNE/NDT forms); weaker, but free of the GPL-2 hunspell data")
     args = ap.parse_args(argv)
     t0 = time.time()
     sources: dict[str, set[str]] = {}
     if args.norne.is_dir():
         sources["norne-ndt"] = conll_words(args.norne)
-    for lang in ("nb_NO", "nn_NO"):
+    for lang in () if args.no_hunspell else ("nb_NO", "nn_NO"):
         dic, aff = args.hunspell / f"{lang}.dic", args.hunspell / f"{lang}.aff"
         if dic.exists() and aff.exists():
             sources[f"hunspell-{lang}"] = hunspell_words(dic, aff)
@@ -122,15 +125,15 @@ def main(argv: list[str] | None = None) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     header = [
         "# Norwegian (Bokmål + Nynorsk) word list for pipeline.clean; built by scripts/build_lexicon.py",
-        f"# built {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC in {time.time() - t0:.1f} s",
     ] + [f"# source {name}: {len(ws)} words" for name, ws in sources.items()] + [
         "# licences: NorNE/NDT annotations CC0 (word types only, no text);"
         " hunspell-no forms GPL-2 (see seeds/lexicon/README.md)",
         f"# words: {len(words)}",
     ]
-    with gzip.open(args.out, "wt", encoding="utf-8", compresslevel=9) as fh:
-        fh.write("\n".join(header) + "\n")
-        fh.write("\n".join(words) + "\n")
+    payload = ("\n".join(header) + "\n" + "\n".join(words) + "\n").encode("utf-8")
+    # mtime=0 and no file name in the gzip header: the same sources give the same bytes
+    with args.out.open("wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=9, mtime=0) as fh:
+        fh.write(payload)
     print("\n".join(header))
     print(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.2f} MB) in {time.time() - t0:.1f} s")
     return 0

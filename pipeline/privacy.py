@@ -1,0 +1,331 @@
+"""Privacy: find personal names and e-mail addresses and replace them by stable pseudonyms.
+
+Published tables must not carry personal names (Sikt practice for research
+data). Detection combines:
+
+* anchored patterns: ``Name, role`` (role from ``seeds/roles.csv``),
+  ``Name - organisation``, ``v/Name``, ``Hilsen Name``, ``med besøk av
+  Name``, ``Name:`` at the start of a line, and lists of names
+  ("Eldbjørg, Anne Rita, Svetlana og Sigrun");
+* name lists: a capitalised given name (``seeds/names/``: NorNE PER
+  entities plus a reviewed supplement) starts a person, extended over
+  following surnames and initials, but never over a municipality name
+  ("Asbjørn Holmsen Våler" -> "Asbjørn Holmsen");
+* the language layer's PER entities, when a spaCy pipeline is given;
+* author fields: a signature whose first word is a given name.
+
+``seeds/privacy_allowlist.csv`` lists programmes, organisations and group
+names that look like names ("Frode Laks", "Les Miserables").
+
+Pseudonyms are numbered in order of first appearance across the sorted
+exports ("Person 1", "Person 2", ...): nothing is derived from the name
+itself, so a pseudonym reveals nothing, and the same input gives the same
+pseudonyms on any machine. A shorter form of a name already seen ("Inger
+Margrethe" after "Inger Margrethe Stoveland") gets the same pseudonym.
+
+Data caveat: detection favours recall; a capitalised given name used as an
+ordinary word may be replaced, and a name that is in no list and in no
+anchored pattern can slip through. The key (pseudonym -> name) is written
+only to the private folder.
+"""
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from pipeline import config
+
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
+EMAIL_PLACEHOLDER = "[e-post]"
+_WORD = r"[A-ZÆØÅÉ][a-zæøåéèüA-ZÆØÅ'’-]+"
+_INITIAL = r"[A-ZÆØÅ]\."
+NAME_TOKEN = re.compile(rf"{_INITIAL}|{_WORD}")
+_NEXT_NAME_TOKEN = re.compile(rf" ({_INITIAL}|{_WORD})")
+# Words that end a name: organisations and group words written with a capital.
+_NOT_NAME = {
+    "kulturskole", "kulturskule", "kulturskolen", "kulturskulen", "kulturskolerådet", "kommune", "kommunen",
+    "gruppe", "gruppen", "rom", "tema", "dialogtema", "spørsmål", "og", "i", "fra", "frå", "med", "for",
+    "udir", "ks", "nav", "ppt", "sfo", "ukm", "norge", "universitet", "skole", "skule", "referent", "ref",
+}
+
+
+@dataclass(frozen=True)
+class NameResources:
+    given: frozenset[str]
+    surnames: frozenset[str]
+    places: frozenset[str]
+    roles: tuple[str, ...]
+    allowlist: tuple[str, ...]
+
+
+def _read_words(path: Path) -> set[str]:
+    if not path.exists():
+        return set()
+    return {w.strip() for w in path.read_text(encoding="utf-8").splitlines() if w.strip() and not w.startswith("#")}
+
+
+def _read_csv_column(path: Path, column: str) -> list[str]:
+    if not path.exists():
+        return []
+    with open(path, encoding="utf-8", newline="") as fh:
+        return [row[column].strip() for row in csv.DictReader(fh) if row[column].strip()]
+
+
+@lru_cache(maxsize=1)
+def load_resources(seeds_dir: Path = config.SEEDS_DIR) -> NameResources:
+    """Name lists, municipality names, roles and the allowlist from ``seeds/`` (loaded once)."""
+    names = seeds_dir / "names"
+    given = _read_words(names / "given_names.txt") | _read_words(names / "given_names_extra.txt")
+    places: set[str] = set()
+    for name in _read_csv_column(seeds_dir / "kommuner-2024.csv", "kommunenavn"):
+        places.update(part.strip().lower() for part in name.split(" - "))
+        places.add(name.lower())
+    places.update(a.lower() for a in _read_csv_column(seeds_dir / "kommune_aliases.csv", "alias"))
+    places.update(("østre", "vestre", "nordre", "søndre", "indre", "ytre"))
+    return NameResources(
+        given=frozenset(given),
+        surnames=frozenset(_read_words(names / "surnames.txt")),
+        places=frozenset(places),
+        roles=tuple(sorted(_read_csv_column(seeds_dir / "roles.csv", "role"), key=len, reverse=True)),
+        allowlist=tuple(_read_csv_column(seeds_dir / "privacy_allowlist.csv", "term")),
+    )
+
+
+@dataclass(frozen=True)
+class PersonSpan:
+    start: int
+    end: int
+    name: str
+    rule: str
+
+
+def _is_given(token: str, res: NameResources) -> bool:
+    return token.title() in res.given or token in res.given
+
+
+def _can_continue(token: str, res: NameResources) -> bool:
+    if re.fullmatch(_INITIAL, token):
+        return True
+    low = token.lower()
+    return low not in res.places and low not in _NOT_NAME and bool(re.fullmatch(_WORD, token))
+
+
+def _extend(text: str, start: int, res: NameResources, first_required: bool = True) -> PersonSpan | None:
+    """The name that begins at ``start``: a name token, then surnames/initials up to four tokens."""
+    match = NAME_TOKEN.match(text, start)
+    if not match:
+        return None
+    first = match.group(0)
+    if first.lower() in res.places or first.lower() in _NOT_NAME or re.fullmatch(_INITIAL, first):
+        return None
+    if first_required and not _is_given(first, res):
+        return None
+    end = match.end()
+    tokens = 1
+    while tokens < 4:
+        nxt = _NEXT_NAME_TOKEN.match(text, end)
+        if not nxt or not _can_continue(nxt.group(1), res):
+            break
+        end = nxt.end()
+        tokens += 1
+    name = text[start:end].rstrip("'’-")
+    return PersonSpan(start, start + len(name), name, "name_list")
+
+
+def _anchored(text: str, res: NameResources) -> list[PersonSpan]:
+    """Names in patterns that mark a person whatever the name: v/Name, Hilsen Name, Name, role ..."""
+    spans: list[PersonSpan] = []
+    for anchor in re.finditer(r"(?i)\bv/\s*|\bhilsen\s+|\bmed besøk av\s+", text):
+        pos = anchor.end()
+        while True:
+            span = _extend(text, pos, res, first_required=False)
+            if not span:
+                break
+            spans.append(PersonSpan(span.start, span.end, span.name, "anchor_" + anchor.group(0).strip().lower()))
+            more = re.compile(r"(\s*\([^)]*\))?\s*(,| og)\s+").match(text, span.end)
+            if not more:
+                break
+            pos = more.end()
+    role_words = "|".join(re.escape(r) for r in res.roles)
+    if role_words:
+        for m in re.finditer(rf"(?m)(?:^|(?<=[,(:]\s))({_WORD}(?: (?:{_INITIAL}|{_WORD}))*),\s+(?i:{role_words})\b", text):
+            start = m.start(1)
+            # A wrapped participant list puts the municipality before the name: "Halden Mona, lærer".
+            for token in re.finditer(r"\S+", m.group(1)):
+                if token.group(0).lower() not in res.places or m.start(1) + token.end() == m.end(1):
+                    break
+                start = m.start(1) + token.end() + 1
+            spans.append(PersonSpan(start, m.end(1), text[start:m.end(1)], "name_role"))
+    for m in re.finditer(rf"(?m)(?:^|(?<=, ))({_WORD}(?: (?:{_INITIAL}|{_WORD})){{1,3}})(?: \([^)]*\))? - [A-ZÆØÅ]", text):
+        if m.group(1).split()[0].lower() not in res.places | _NOT_NAME:
+            spans.append(PersonSpan(m.start(1), m.end(1), m.group(1), "name_organisation"))
+    for m in re.finditer(rf"(?m)^({_WORD}):\s", text):
+        if _is_given(m.group(1), res):
+            spans.append(PersonSpan(m.start(1), m.end(1), m.group(1), "name_colon"))
+    return spans
+
+
+def _name_lists(text: str, res: NameResources, known: list[PersonSpan]) -> list[PersonSpan]:
+    """Every member of a list of names ("Eldbjørg, Anne Rita, Svetlana og Sigrun") when two are known names."""
+    spans = []
+    item = rf"{_WORD}(?: {_WORD})?"
+    for m in re.finditer(rf"{item}(?:, {item})+ og {item}", text):
+        members = [(x.start(), x.group(0)) for x in re.finditer(item, m.group(0)) if x.group(0) != "og"]
+        members = [(m.start() + s, name) for s, name in members]
+        given = sum(_is_given(name.split()[0], res) for _, name in members)
+        if given >= 2 and not any(name.lower() in res.places for _, name in members):
+            for start, name in members:
+                if name.split()[0].lower() not in _NOT_NAME:
+                    spans.append(PersonSpan(start, start + len(name), name, "name_series"))
+    return spans
+
+
+def _allowed(text: str, span: PersonSpan, res: NameResources) -> bool:
+    for term in res.allowlist:
+        for m in re.finditer(re.escape(term), text, flags=re.IGNORECASE):
+            if m.start() <= span.start < m.end() or span.start <= m.start() < span.end:
+                return True
+    return False
+
+
+def find_persons(text: str, res: NameResources | None = None, doc=None) -> list[PersonSpan]:
+    """Person-name spans in ``text``, longest first where they overlap, in text order.
+
+    ``doc`` is an optional spaCy Doc of the same text whose PER entities are
+    added.
+    """
+    res = res or load_resources()
+    spans = _anchored(text, res)
+    for m in NAME_TOKEN.finditer(text):
+        if m.start() == 0 or not text[m.start() - 1].isalnum():
+            span = _extend(text, m.start(), res)
+            if span:
+                spans.append(span)
+    spans += _name_lists(text, res, spans)
+    if doc is not None:
+        for ent in doc.ents:
+            if ent.label_ == "PER" and ent.text[:1].isupper() and ent.text.lower() not in res.places:
+                spans.append(PersonSpan(ent.start_char, ent.end_char, ent.text, "ner_per"))
+    spans = [s for s in spans if not _allowed(text, s, res)]
+    spans.sort(key=lambda s: (s.start, -(s.end - s.start)))
+    merged: list[PersonSpan] = []
+    for span in spans:
+        if merged and span.start < merged[-1].end:
+            if span.end > merged[-1].end:
+                last = merged[-1]
+                merged[-1] = PersonSpan(last.start, span.end, text[last.start:span.end], last.rule)
+            continue
+        merged.append(span)
+    return merged
+
+
+def person_in_signature(signature: str, res: NameResources | None = None) -> PersonSpan | None:
+    """The person at the start of an author signature ("TRINE SJØLYST", "SIGRUNFOSTAD").
+
+    Signatures are often in capitals; the first word must be a given name
+    (or begin with one, for names typed without a space), and the name runs
+    until a bracket or a word that is not a name.
+    """
+    res = res or load_resources()
+    words = re.findall(r"\S+", signature)
+    if not words or _allowed(signature, PersonSpan(0, len(signature), signature, ""), res):
+        return None
+    first = words[0]
+    glued = any(
+        first.title().startswith(name) and len(first) - len(name) >= 3 and first[len(name):].isalpha()
+        for name in res.given if len(name) >= 3
+    ) if first.isupper() else False
+    if not (_is_given(first, res) or glued):
+        return None
+    end = len(first)
+    for m in re.finditer(r"\S+", signature[end:]):
+        token = m.group(0)
+        if not re.fullmatch(r"[A-ZÆØÅa-zæøå.'-]+", token) or token.lower() in _NOT_NAME or token.lower() in res.places:
+            break
+        end = len(first) + m.end()
+    return PersonSpan(0, end, signature[:end], "signature")
+
+
+@dataclass
+class Pseudonymiser:
+    """Assigns "Person N" in order of first appearance; one per run, fed in a fixed order."""
+
+    people: list[tuple[tuple[str, ...], str]] = field(default_factory=list)
+
+    @staticmethod
+    def _key(name: str) -> tuple[str, ...]:
+        return tuple(re.sub(r"[^\w\s-]", " ", name).lower().split())
+
+    def number(self, name: str) -> int:
+        """The person number for ``name``; a new number the first time a person is seen."""
+        key = self._key(name)
+        for n, (known, _) in enumerate(self.people, 1):
+            shorter, longer = sorted((key, known), key=len)
+            if shorter and longer[: len(shorter)] == shorter:
+                if len(key) > len(known):
+                    self.people[n - 1] = (key, name)
+                return n
+        self.people.append((key, name))
+        return len(self.people)
+
+    def pseudonym(self, name: str) -> str:
+        return f"Person {self.number(name)}"
+
+    def replace(self, text: str, spans: list[PersonSpan]) -> str:
+        """``text`` with every span replaced by ``[Person N]`` and e-mail addresses by ``[e-post]``."""
+        out, pos = [], 0
+        for span in sorted(spans, key=lambda s: s.start):
+            out.append(text[pos:span.start])
+            out.append(f"[{self.pseudonym(span.name)}]")
+            pos = span.end
+        out.append(text[pos:])
+        return EMAIL.sub(EMAIL_PLACEHOLDER, "".join(out))
+
+    def scrub(self, text: str | None) -> str | None:
+        """Replace every name already seen, wherever it stands, and e-mail addresses (a safety net for short fields)."""
+        if not text:
+            return text
+        for n, (_, name) in enumerate(self.people, 1):
+            if len(name) >= 3:
+                text = re.sub(rf"(?<!\w){re.escape(name)}(?!\w)", f"[Person {n}]", text)
+        return EMAIL.sub(EMAIL_PLACEHOLDER, text)
+
+    def key_rows(self) -> list[dict]:
+        """The re-identification key: pseudonym and the fullest name seen (private, never published)."""
+        return [{"pseudonym": f"Person {n}", "name": name} for n, (_, name) in enumerate(self.people, 1)]
+
+
+def pseudonymise_text(text: str | None, pseudonymiser: Pseudonymiser, doc=None) -> str | None:
+    """Replace the persons and e-mail addresses in a free text."""
+    if text is None:
+        return None
+    text = EMAIL.sub(EMAIL_PLACEHOLDER, text)
+    return pseudonymiser.replace(text, find_persons(text, doc=doc))
+
+
+def pseudonymise_signature(signature: str | None, pseudonymiser: Pseudonymiser) -> str | None:
+    """An author signature: a whole-person signature becomes "Person N"; a person inside one is replaced."""
+    if signature is None:
+        return None
+    person = person_in_signature(signature)
+    if person is not None:
+        rest = signature[person.end:].strip()
+        pseudonym = pseudonymiser.pseudonym(person.name)
+        return pseudonym if not rest else f"[{pseudonym}] {rest}"
+    return pseudonymise_text(signature, pseudonymiser)
+
+
+def write_key(pseudonymiser: Pseudonymiser, private_dir: Path) -> Path:
+    """Write the pseudonym key to ``private_dir/pseudonyms.csv`` (git-ignored, never published)."""
+    private_dir.mkdir(parents=True, exist_ok=True)
+    path = private_dir / "pseudonyms.csv"
+    tmp = path.with_suffix(".csv.tmp")
+    with open(tmp, "w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=["pseudonym", "name"])
+        writer.writeheader()
+        writer.writerows(pseudonymiser.key_rows())
+    tmp.replace(path)
+    return path
