@@ -17,7 +17,7 @@ RAW := $(sort $(wildcard $(RAW_DIR)/*.txt))
 INGEST_CODE := $(wildcard pipeline/*.py pipeline/ingest/*.py)
 SEEDS := $(shell find seeds -type f 2>/dev/null | sort)
 
-.PHONY: help setup all test clean docs model bench
+.PHONY: help setup all test clean docs model bench lexicon names
 
 help: ## List the targets with what they do
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}'
@@ -40,6 +40,13 @@ test: setup ## Run the full test suite (what CI runs)
 
 docs: setup ## Regenerate docs/data-dictionary.md from pipeline/schema.py
 	$(PY) -m pipeline docs --out docs/data-dictionary.md
+
+lexicon: ## Rebuild seeds/lexicon from NorNE and hunspell-no (maintainers; needs apt and ../shared/norne)
+	apt-get install -y -qq hunspell-no hunspell-tools
+	$(PY) scripts/build_lexicon.py
+
+names: ## Rebuild seeds/names from NorNE's PER entities (maintainers; needs ../shared/norne)
+	$(PY) scripts/build_name_lists.py $(NORNE)
 
 clean: ## Remove generated tables and caches (keeps the committed MANIFEST.json and .venv)
 	find $(OUT) -maxdepth 1 -name '*.parquet' -delete

@@ -36,6 +36,9 @@ LIGATURES = (("fi", 0.0), ("fl", 0.0), ("ff", 1.5), ("ffi", 1.5), ("ffl", 1.5))
 DROP_PENALTY = 4.0  # zipf points a dropped glyph must win by (glyph was punctuation)
 LISTED_FLOOR = 2.0  # evidence floor for a glued form that is a listed word
 COLUMN_WIDTH = 20  # a line this short (stripped) may be a narrow mind-map column
+SHORT_LINE = 30  # a line that ends this far before any wrap column was ended by the writer
+WRAP_SHARE = 0.75  # ... or ends before this share of the post's wrap column
+MAX_WRAPPED_LINE = 100  # longer lines were never hard-wrapped (already restored text)
 
 _LETTER = r"[^\W\d_]"
 _SEGMENT_RE = re.compile(rf"(?:{_LETTER}|{GLYPH})+")
@@ -291,6 +294,31 @@ def _continues_sentence(prev: str, nxt: str) -> bool:
     return (nxt[0].isalpha() and nxt[0].islower()) or nxt[0] in ",;)"
 
 
+def _ended_by_writer(last: str, nxt: str, limit: float) -> bool:
+    """True if the writer ended ``last`` (a short line) and ``nxt`` starts a new line.
+
+    Padlet wraps lines at 40-70 characters. When the previous line and the
+    next line's first word would together have fitted well inside the wrap
+    column (``limit`` characters) and the next line starts with a capital
+    or a digit, the break is the writer's ("Halden" / "Mona, lærer";
+    "Kommunikasjon" / "Samhandling starter ..."), not a wrap. Caveat: the
+    export's font is proportional, so character counts are approximate.
+    """
+    first = nxt.split()[0] if nxt.split() else ""
+    return len(last) + 1 + len(first) <= limit and (nxt[:1].isupper() or nxt[:1].isdigit())
+
+
+def _writer_break_limit(lines: list[str]) -> float:
+    """The line length below which a line was ended by the writer, from the post's wrap column.
+
+    The wrap column is the longest line, capped at ``MAX_WRAPPED_LINE``; since
+    joining lines only makes them longer, restored text never gets a lower
+    limit than its source, which keeps cleaning idempotent.
+    """
+    longest = min(max((len(line) for line in lines), default=0), MAX_WRAPPED_LINE)
+    return max(SHORT_LINE, WRAP_SHARE * longest)
+
+
 def _ends_list_item(last: str, nxt: str) -> bool:
     """True if ``last`` is a list item (question/heading) closed by ``?`` or ``:`` and
     ``nxt`` opens a new sentence: the answer below ``Spørsmål 2: ...?`` keeps its own line."""
@@ -467,6 +495,7 @@ def clean(text: str, lexicon: Lexicon | None = None) -> tuple[str, list[Repair]]
 
     paragraphs: list[list[str]] = []
     texts = [c.text for c in content]
+    writer_break = _writer_break_limit(texts)
     glued_tail = -1
     j = 0
     while j < len(content):
@@ -481,7 +510,9 @@ def clean(text: str, lexicon: Lexicon | None = None) -> tuple[str, list[Repair]]
         if cur.blanks_before:
             repairs.append(Repair(prev.index, "page_break", "\n" * (cur.blanks_before + 1), " ",
                                   "blank_run_in_sentence"))
-        if is_list_item(cur.text) or _ends_list_item(para[-1], cur.text):
+        if is_list_item(cur.text) or _ends_list_item(para[-1], cur.text) or (
+            not cur.blanks_before and _ended_by_writer(para[-1], cur.text, writer_break)
+        ):
             para.append(cur.text)
             j += 1
             continue

@@ -19,7 +19,7 @@ real stand-alone word use :meth:`Lexicon.is_solid`, which also asks for a
 minimum frequency.
 
 The list is loaded once per process (:func:`load_lexicon` is cached); it
-holds about 1.4 M words in a sorted tuple (binary search for membership
+holds about 1.4 M words in a sorted list (binary search for membership
 and for the longest known prefix of a fragment).
 """
 from __future__ import annotations
@@ -49,7 +49,7 @@ class Lexicon:
         lowered = [w.lower() for w in words if w]
         if any(a >= b for a, b in zip(lowered, lowered[1:])):  # not strictly sorted: dedupe + sort
             lowered = sorted(set(lowered))
-        self._words: tuple[str, ...] = tuple(lowered)
+        self._words: list[str] = lowered
         self._use_wordfreq = use_wordfreq
         self._default_zipf = default_zipf
         self._zipf_cache: dict[str, float] = {}
