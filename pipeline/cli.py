@@ -41,6 +41,7 @@ def all_command(
     out_dir: Path = OutDir,
     strict: bool = typer.Option(False, "--strict", help="Stop before writing anything if any input file cannot be used."),
     private_dir: Path = typer.Option(config.PRIVATE_DIR, "--private-dir", help="Where the pseudonym key is written (git-ignored; never publish it)."),
+    backend: str = typer.Option("auto", "--backend", help="Nynorsk->Bokmål backend: apertium, lexicon, or auto (Apertium when installed)."),
     keep_names: Path = typer.Option(None, "--keep-names", help="Also write an internal copy WITH personal names to this folder (only for those allowed to see names; never inside data/processed)."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log debug detail."),
 ) -> None:
@@ -58,9 +59,11 @@ def all_command(
         if keep_names is not None:
             if keep_names.resolve() == out_dir.resolve() or out_dir.resolve() in keep_names.resolve().parents:
                 raise ValueError("--keep-names must point outside the published output folder")
-            run_all(raw_dir, keep_names, strict=strict, progress=False, keep_names=True)
+            run_all(raw_dir, keep_names, strict=strict, progress=False, keep_names=True, backend=backend)
             typer.echo(f"wrote internal copy with names to {keep_names}")
-        manifest = run_all(raw_dir, out_dir, strict=strict, progress=sys.stderr.isatty(), private_dir=private_dir)
+        manifest = run_all(
+            raw_dir, out_dir, strict=strict, progress=sys.stderr.isatty(), private_dir=private_dir, backend=backend
+        )
     except (BadInputError, FileNotFoundError, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(code=2) from exc
@@ -86,6 +89,34 @@ def ingest_command(
     except (BadInputError, FileNotFoundError, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(code=2) from exc
+    typer.echo(f"wrote {write_manifest(out_dir)}")
+
+
+@app.command("normalise")
+def normalise_command(
+    out_dir: Path = OutDir,
+    backend: str = typer.Option("auto", "--backend", help="apertium, lexicon, or auto (Apertium when installed)."),
+) -> None:
+    """Detect Bokmål/Nynorsk per post and write text_nb (the post in Bokmål) into posts.
+
+    Example: python -m pipeline normalise --out-dir data/processed --backend lexicon
+    """
+    from pipeline.run import run_normalise, write_manifest
+
+    _setup_logging(False)
+    typer.echo(f"wrote {write_manifest(out_dir, run_normalise(out_dir, backend))}")
+
+
+@app.command("who")
+def who_command(out_dir: Path = OutDir) -> None:
+    """Find groups, participants and places (municipalities) and link posts to groups.
+
+    Example: python -m pipeline who --out-dir data/processed
+    """
+    from pipeline.run import run_who, write_manifest
+
+    _setup_logging(False)
+    run_who(out_dir)
     typer.echo(f"wrote {write_manifest(out_dir)}")
 
 

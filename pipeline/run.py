@@ -16,12 +16,15 @@ from pathlib import Path
 from tqdm import tqdm
 
 import pipeline
-from pipeline import config, io, schema, tables
+import pandas as pd
+
+from pipeline import config, io, schema, stages, tables
 from pipeline.clean import clean, clean_title
 from pipeline.lexicon import load_lexicon
 from pipeline.ingest import ExportError, decode_export, parse_board
 from pipeline.ingest.common import is_artifact
 from pipeline.model import Board
+from pipeline.report import write_outputs
 from pipeline.privacy import Pseudonymiser, pseudonymise_signature, pseudonymise_text, write_key
 
 log = logging.getLogger("pipeline")
@@ -131,25 +134,33 @@ def ingest(raw_dir: Path, progress: bool = True, keep_names: bool = False) -> In
     return result
 
 
-def write_ingest_tables(result: IngestResult, out_dir: Path) -> None:
-    """Write the boards, posts, repairs and rejects tables."""
-    for name in ("boards", "posts", "repairs"):
-        rows = [row for board in result.boards for row in getattr(board, name)]
-        io.write_table(name, tables.frame(name, rows), out_dir)
-    io.write_table("rejects", tables.frame("rejects", result.rejects), out_dir)
+def ingest_frames(result: IngestResult) -> dict[str, pd.DataFrame]:
+    """The boards, posts, repairs and rejects tables of an ingest result."""
+    frames = {
+        name: tables.frame(name, [row for board in result.boards for row in getattr(board, name)])
+        for name in ("boards", "posts", "repairs")
+    }
+    frames["rejects"] = tables.frame("rejects", result.rejects)
+    return frames
 
 
-def write_manifest(out_dir: Path, versions: dict | None = None) -> Path:
+def write_frames(frames: dict[str, pd.DataFrame], out_dir: Path) -> None:
+    """Validate and write every frame as its table (each write atomic)."""
+    for name, frame in frames.items():
+        io.write_table(name, frame, out_dir)
+
+
+def write_manifest(out_dir: Path, versions: dict | None = None, reset: bool = False) -> Path:
     """Write MANIFEST.json for the tables present in ``out_dir``.
 
     Records the pipeline version, the inputs (file name and SHA-256, from
     the boards table), and per table its row count and content hash; the
     ``versions`` of resources a stage used (codebook, model, backend) are
-    merged into those already recorded. No timestamps or absolute paths, so
+    merged into those already recorded (replaced with ``reset``). No timestamps or absolute paths, so
     the same inputs give the same manifest on any machine.
     """
     path = config.manifest_path(out_dir)
-    previous = io.read_json(path) if path.exists() else {}
+    previous = io.read_json(path) if path.exists() and not reset else {}
     entries = {
         name: io.table_summary(name, out_dir)
         for name in schema.TABLES
@@ -169,26 +180,8 @@ def write_manifest(out_dir: Path, versions: dict | None = None) -> Path:
     return path
 
 
-def run_ingest(
-    raw_dir: Path,
-    out_dir: Path,
-    strict: bool = False,
-    progress: bool = True,
-    private_dir: Path | None = None,
-    keep_names: bool = False,
-) -> IngestResult:
-    """Stage ingest: parse, clean and pseudonymise every export; write boards, posts, repairs, rejects.
-
-    Personal names are replaced by pseudonyms; the key goes to
-    ``private_dir`` (not written when None). ``keep_names`` skips
-    pseudonymisation: only for internal copies outside the published folder.
-    With ``strict``, any unusable or truncated file stops the run before
-    anything is written.
-    """
-    raw_dir, out_dir = Path(raw_dir), Path(out_dir)
-    if raw_dir.resolve() == out_dir.resolve():
-        raise ValueError("--out-dir must differ from --raw-dir: raw data is read-only")
-    result = ingest(raw_dir, progress=progress, keep_names=keep_names)
+def check_inputs(result: IngestResult, strict: bool, raw_dir: Path) -> None:
+    """In strict mode, stop (before anything is written) when any file was unusable or truncated."""
     problems = [f"  {r['source_file']}: {r['reason']}" for r in result.rejects]
     problems += [f"  {name}: truncated export (posts up to the cut would be kept)" for name in result.truncated]
     if strict and problems:
@@ -198,11 +191,47 @@ def run_ingest(
         )
     if not result.boards:
         log.warning("no usable export in %s", raw_dir)
-    write_ingest_tables(result, out_dir)
+
+
+def _ingest_checked(raw_dir: Path, out_dir: Path, strict: bool, progress: bool, keep_names: bool) -> IngestResult:
+    raw_dir, out_dir = Path(raw_dir), Path(out_dir)
+    if raw_dir.resolve() == out_dir.resolve():
+        raise ValueError("--out-dir must differ from --raw-dir: raw data is read-only")
+    result = ingest(raw_dir, progress=progress, keep_names=keep_names)
+    check_inputs(result, strict, raw_dir)
+    return result
+
+
+def _write_key(result: IngestResult, private_dir: Path | None) -> None:
     if private_dir is not None and result.pseudonymiser is not None:
         key = write_key(result.pseudonymiser, Path(private_dir))
         log.info("pseudonym key (private, never publish): %s", key)
-    return result
+
+
+def run_ingest(
+    raw_dir: Path,
+    out_dir: Path,
+    strict: bool = False,
+    progress: bool = True,
+    private_dir: Path | None = None,
+) -> None:
+    """Stage ingest on its own: parse, clean and pseudonymise; write boards, posts, repairs, rejects."""
+    result = _ingest_checked(raw_dir, out_dir, strict, progress, keep_names=False)
+    write_frames(ingest_frames(result), Path(out_dir))
+    _write_key(result, private_dir)
+
+
+def run_normalise(out_dir: Path, backend: str = "auto") -> dict:
+    """Stage normalise on its own: fill posts' variant columns and text_nb; returns the manifest versions."""
+    posts, info = stages.normalise(io.read_table("posts", out_dir), backend=backend)
+    io.write_table("posts", posts, out_dir)
+    return {"normalise_backend": info}
+
+
+def run_who(out_dir: Path) -> None:
+    """Stage who on its own: groups, participants, places and posts.group_id."""
+    posts, found = stages.who(io.read_table("posts", out_dir), io.read_table("boards", out_dir))
+    write_frames({"posts": posts, **found}, Path(out_dir))
 
 
 def run_all(
@@ -212,7 +241,23 @@ def run_all(
     progress: bool = True,
     private_dir: Path | None = None,
     keep_names: bool = False,
+    backend: str = "auto",
 ) -> Path:
-    """The whole pipeline: every export in ``raw_dir`` -> tables and manifest in ``out_dir``."""
-    run_ingest(raw_dir, out_dir, strict=strict, progress=progress, private_dir=private_dir, keep_names=keep_names)
-    return write_manifest(out_dir)
+    """The whole pipeline: every export in ``raw_dir`` -> tables and manifest in ``out_dir``.
+
+    Personal names are replaced by pseudonyms before any later stage; the
+    key goes to ``private_dir`` (not written when None). ``keep_names``
+    skips pseudonymisation: only for internal copies outside the published
+    folder. With ``strict``, any unusable or truncated file stops the run
+    before anything is written. Tables are written together at the end.
+    """
+    result = _ingest_checked(raw_dir, out_dir, strict, progress, keep_names)
+    frames = ingest_frames(result)
+    versions: dict = {}
+    frames["posts"], versions["normalise_backend"] = stages.normalise(frames["posts"], backend=backend)
+    frames["posts"], found = stages.who(frames["posts"], frames["boards"])
+    frames.update(found)
+    write_frames(frames, Path(out_dir))
+    _write_key(result, private_dir)
+    write_outputs(Path(out_dir))
+    return write_manifest(out_dir, versions, reset=True)

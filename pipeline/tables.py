@@ -92,6 +92,14 @@ def post_row(board: Board, board_id: str, post: Post, text_clean: str, title: st
         "posted_at": post.posted_at,
         "title": title,
         "text_clean": text_clean,
+        # Filled by the normalise and who stages.
+        "variant": None,
+        "variant_score": None,
+        "nn_share": None,
+        "nb_share": None,
+        "variant_defaulted": None,
+        "text_nb": None,
+        "group_id": None,
     }
 
 

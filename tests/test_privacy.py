@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import zipfile
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -22,7 +23,17 @@ EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
 
 
 def string_values(out_dir):
-    """Every string value of every table (Parquet) in the output folder, with where it stands."""
+    """Every string of every published file in the output folder, with where it stands.
+
+    Tables (Parquet) by string column; the report and the exports (HTML, XML, zip members) as text.
+    """
+    for path in sorted(p for p in out_dir.rglob("*") if p.is_file() and p.suffix != ".parquet"):
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as archive:
+                for member in archive.namelist():
+                    yield f"{path.name}/{member}", archive.read(member).decode("utf-8", errors="replace")
+        else:
+            yield path.name, path.read_text(encoding="utf-8", errors="replace")
     for path in sorted(out_dir.rglob("*.parquet")):
         table = pq.read_table(path)
         for name in table.column_names:
@@ -36,8 +47,8 @@ def test_no_person_or_email_in_any_table(processed):
     leaks = []
     patterns = [(p, re.compile(rf"(?<![\w]){re.escape(p)}(?![\w])", re.IGNORECASE)) for p in PERSONS]
     for where, value in string_values(processed):
-        if EMAIL.search(value):
-            leaks.append((where, "e-mail", value[:80]))
+        for email in EMAIL.findall(value):
+            leaks.append((where, "e-mail", email))
         for person, pattern in patterns:
             if pattern.search(value):
                 leaks.append((where, person, value[:80]))

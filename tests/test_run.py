@@ -39,6 +39,11 @@ def test_regenerating_reproduces_the_committed_manifest(processed):
     assert COMMITTED_MANIFEST.exists(), "run `make all` and commit data/processed/MANIFEST.json"
     regenerated = json.loads(config.manifest_path(processed).read_text(encoding="utf-8"))
     committed = json.loads(COMMITTED_MANIFEST.read_text(encoding="utf-8"))
+    # Which Nynorsk backend ran depends on the machine (Apertium is an apt package); both
+    # backends give the same tables on the seed exports (tests/test_normalise.py), so every
+    # table hash must still match.
+    for manifest in (regenerated, committed):
+        manifest["versions"].pop("normalise_backend", None)
     assert regenerated == committed
 
 

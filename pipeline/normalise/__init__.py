@@ -1,0 +1,40 @@
+"""Normalise stage: detect Bokmål/Nynorsk and carry Nynorsk over into Bokmål.
+
+Public API::
+
+    detect_variant(text, board_majority=None) -> VariantResult
+    to_bokmal(texts, backend="auto", variants=None) -> list[str]
+    get_backend("auto" | "apertium" | "lexicon") -> Backend
+    backend_info(backend="auto") -> {"name", "version"}
+
+Input is cleaned text (``pipeline.clean``: ligatures repaired, wraps
+joined; paragraphs separated by blank lines, list items by newlines).
+Word lists and the lexicon live in ``seeds/`` (``seeds/LEXICONS.md``).
+"""
+from __future__ import annotations
+
+from .backends import (
+    APERTIUM_PAIR,
+    ApertiumBackend,
+    Backend,
+    LexiconBackend,
+    apertium_available,
+    backend_info,
+    get_backend,
+    to_bokmal,
+)
+from .detect import VariantResult, detect_variant, label_segments
+
+__all__ = [
+    "APERTIUM_PAIR",
+    "ApertiumBackend",
+    "Backend",
+    "LexiconBackend",
+    "VariantResult",
+    "apertium_available",
+    "backend_info",
+    "detect_variant",
+    "get_backend",
+    "label_segments",
+    "to_bokmal",
+]

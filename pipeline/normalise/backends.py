@@ -1,0 +1,427 @@
+"""Nynorsk -> Bokmål carry-over backends behind one interface.
+
+* :class:`LexiconBackend`  pure Python: the reviewed lexicon in
+  ``seeds/nn_nb_lexicon.csv`` plus guarded inflection/compound rules.
+* :class:`ApertiumBackend`  the Debian ``apertium-nno-nob`` pair, called
+  ONCE per batch (all Nynorsk segments joined with separator lines), with
+  pre-protection of names and of words Apertium is known to get wrong, and
+  a post-edit pass with the lexicon backend.
+
+Both translate only what is Nynorsk: each post is split into sentences /
+lines, each labelled nb or nn (``detect.label_segments``); Bokmål segments
+only get unambiguous non-Bokmål words carried over (``ikkje``, ``frå``).
+"""
+from __future__ import annotations
+
+import logging
+import re
+import shutil
+import subprocess
+from functools import lru_cache
+from typing import Iterable, Protocol, Sequence, runtime_checkable
+
+from .detect import detect_variant, label_segments
+from .lexicon import Ctx, lexicon, lexicon_version, match_case, phrases, translate_word
+from .text import RAW_TOKEN_RE, clause_neighbours, quoted_title_spans, words
+
+log = logging.getLogger(__name__)
+
+APERTIUM_PAIR = "nno-nob"
+# Words Apertium nno-nob mistranslates (1.5.0): fleire -> "gjentatte",
+# "råd" in "har råd til" -> "anbefal", små -> "lille", born/løyve left as
+# they are, "dei som" -> "dem som", "kome" -> "kommet". They are hidden
+# behind placeholders and filled in by the lexicon backend.
+APERTIUM_PROTECT = frozenset(
+    """fleire små born borna borni løyve løyver løyvd løyvde råd kome dei kvar kor anna
+    ein set høve døme dømet""".split()
+)
+_SEP = ".[][SEP {n}]"
+_SEP_RE = re.compile(r"\n?\.\[\]\[SEP (\d+)\]\n?")
+# Placeholders are letters only (so they are single words for the tokenizer
+# and unknown words for Apertium): XQ + the number in letters a-j + QX.
+_PLACEHOLDER_RE = re.compile(r"XQ([a-j]+)QX", re.IGNORECASE)
+
+
+def _placeholder(n: int) -> str:
+    return "XQ" + "".join("abcdefghij"[int(d)] for d in str(n)) + "QX"
+
+
+def _placeholder_num(code: str) -> int:
+    return int("".join(str("abcdefghij".index(c)) for c in code.lower()))
+_UNKNOWN_MARK_RE = re.compile(r"(?<![\w@.])[*#@](?=[^\W\d_])")
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """A Nynorsk -> Bokmål backend: ``name``, ``version``, ``translate_batch``."""
+
+    name: str
+    version: str
+
+    def translate_batch(self, texts: Sequence[str], variants: Sequence[str | None] | None = None) -> list[str]:
+        """Bokmål versions of ``texts`` (same order, same length)."""
+        ...
+
+
+# --------------------------------------------------------------------------
+# Lexicon backend
+
+
+def _carry_over_span(
+    text: str, start: int, end: int, nn: bool, edits: dict[int, tuple[int, str]], ws=None, rules: bool = False
+) -> None:
+    """Collect word edits for ``text[start:end]`` into ``edits`` (start -> (end, new)).
+
+    ``nn`` says whether the span is a Nynorsk segment; ``rules`` applies the
+    guarded inflection rules outside Nynorsk segments too (post-edit).
+    """
+    ws = ws if ws is not None else words(text)
+    idx = [i for i, w in enumerate(ws) if start <= w.start and w.end <= end]
+    phr = phrases()
+    skip_until = -1
+    for k, i in enumerate(idx):
+        w = ws[i]
+        if w.start < skip_until or w.protected:
+            continue
+        # multi-word entries
+        done = False
+        for seq, e in phr:
+            if e.scope == "nn" and not nn:
+                continue
+            j_end = k + len(seq)
+            if j_end > len(idx):
+                continue
+            cand = [ws[idx[t]] for t in range(k, j_end)]
+            if [c.text.lower() for c in cand] != list(seq):
+                continue
+            if any(text[cand[t].end : cand[t + 1].start] != " " for t in range(len(cand) - 1)):
+                continue
+            if e.nb_form != e.nn_form:
+                edits[w.start] = (cand[-1].end, match_case(text[w.start : cand[-1].end], e.nb_form))
+            skip_until = cand[-1].end
+            done = True
+            break
+        if done:
+            continue
+        prev, nxt = clause_neighbours(text, ws, i)
+        prev2 = clause_neighbours(text, ws, i - 1)[0] if prev is not None and i > 0 else None
+        inf = _infinitive_before(text, ws, i, start)
+        out = translate_word(w.text.lower(), Ctx(prev=prev, next=nxt, prev2=prev2, sent_start=w.sent_start, nn=nn, inf=inf, capital=w.text[:1].isupper(), rules=rules))
+        if out is not None:
+            edits[w.start] = (w.end, match_case(w.text, out))
+
+
+def _infinitive_before(text: str, ws, i: int, start: int) -> bool:
+    """True when å or a modal verb stands within the 3 words before ``ws[i]`` in its clause."""
+    from .lexicon import INFINITIVE_TRIGGERS
+
+    j = i
+    for _ in range(3):
+        if j == 0 or ws[j - 1].start < start:
+            return False
+        if re.search(r"[.!?:;,\n()]", text[ws[j - 1].end : ws[j].start]):
+            return False
+        j -= 1
+        if ws[j].text.lower() in INFINITIVE_TRIGGERS:
+            return True
+    return False
+
+
+def _apply_edits(text: str, edits: dict[int, tuple[int, str]]) -> str:
+    out = []
+    pos = 0
+    for s in sorted(edits):
+        e, new = edits[s]
+        if s < pos:
+            continue
+        out.append(text[pos:s])
+        out.append(new)
+        pos = e
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def _post_variant(text: str, variant: str | None) -> str:
+    return variant if variant in ("nb", "nn", "mixed") else detect_variant(text).variant
+
+
+class LexiconBackend:
+    """Pure-Python backend: reviewed lexicon + guarded rules (no apt needed).
+
+    Caveats: word by word, no syntax: agreement (``eit anna prosjekt``),
+    neuter plurals without ending (``fleire prosjekt``) and words outside
+    the lexicon whose Bokmål form differs in the stem are left as written.
+    """
+
+    name = "lexicon"
+
+    def __init__(self) -> None:
+        self.version = f"lexicon-{lexicon_version()}"
+
+    def translate_text(self, text: str, variant: str | None = None) -> str:
+        """Bokmål version of one post (``variant``: the post's, if known)."""
+        pv = _post_variant(text, variant)
+        ws = words(text)
+        edits: dict[int, tuple[int, str]] = {}
+        for a, b, lab in label_segments(text, pv):
+            _carry_over_span(text, a, b, lab == "nn", edits, ws)
+        return _apply_edits(text, edits)
+
+    def translate_batch(self, texts: Sequence[str], variants: Sequence[str | None] | None = None) -> list[str]:
+        """Bokmål versions of ``texts``."""
+        texts = list(texts)
+        vs = list(variants) if variants is not None else [None] * len(texts)
+        return [self.translate_text(t, v) for t, v in zip(texts, vs)]
+
+
+# --------------------------------------------------------------------------
+# Apertium backend
+
+
+@lru_cache(maxsize=1)
+def apertium_available() -> bool:
+    """True when the ``apertium`` binary and the nno-nob mode are installed."""
+    if shutil.which("apertium") is None:
+        return False
+    try:
+        res = subprocess.run(["apertium", "-l"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return APERTIUM_PAIR in res.stdout.split()
+
+
+@lru_cache(maxsize=1)
+def apertium_version() -> str:
+    """Debian package version of apertium-nno-nob (``unknown`` if not found)."""
+    try:
+        res = subprocess.run(
+            ["dpkg-query", "-W", "-f=${Version}", "apertium-nno-nob"], capture_output=True, text=True, timeout=30
+        )
+        if res.returncode == 0 and res.stdout.strip():
+            return res.stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return "unknown"
+
+
+class ApertiumBackend:
+    """Apertium nno-nob, one process per batch, with protection and post-edit.
+
+    Per batch: every Nynorsk segment of every post gets names, quoted
+    titles and the words of ``APERTIUM_PROTECT`` replaced by placeholders
+    (``XQ7QX``, which Apertium passes through as unknown words); the
+    segments are joined with separator lines ``.[][SEP n]`` and sent to ONE
+    ``apertium -u nno-nob`` call; the output is split on the separators
+    (their count and order are checked, else the batch falls back to the
+    lexicon backend), placeholders are filled in (names as written, the
+    protected words by the lexicon), leftover unknown-word marks are
+    stripped and the lexicon backend carries over any Nynorsk word that
+    Apertium left. Bokmål segments never reach Apertium.
+    """
+
+    name = "apertium"
+
+    def __init__(self) -> None:
+        if not apertium_available():
+            raise RuntimeError("apertium with the nno-nob pair is not installed (apt-get install apertium-nno-nob)")
+        self.version = f"apertium-nno-nob-{apertium_version()}+lexicon-{lexicon_version()}"
+        self._lex = LexiconBackend()
+
+    def _run(self, blocks: list[str]) -> list[str] | None:
+        payload = "\n".join(f"{b}\n{_SEP.format(n=i)}" for i, b in enumerate(blocks)) + "\n"
+        res = subprocess.run(
+            ["apertium", "-u", APERTIUM_PAIR], input=payload, capture_output=True, text=True, timeout=600
+        )
+        if res.returncode != 0:
+            log.warning("apertium failed (%s): %s", res.returncode, res.stderr[:500])
+            return None
+        parts = _SEP_RE.split(res.stdout)
+        # parts: [block0, "0", block1, "1", ..., tail]
+        outs, nums = parts[0:-1:2], parts[1::2]
+        if nums != [str(i) for i in range(len(blocks))] or len(outs) != len(blocks):
+            log.warning("apertium separators did not survive; falling back to lexicon")
+            return None
+        return outs
+
+    def translate_batch(self, texts: Sequence[str], variants: Sequence[str | None] | None = None) -> list[str]:
+        """Bokmål versions of ``texts`` with one Apertium call for the batch."""
+        texts = list(texts)
+        vs = list(variants) if variants is not None else [None] * len(texts)
+        plans = []
+        blocks: list[str] = []
+        for text, v in zip(texts, vs):
+            pv = _post_variant(text, v)
+            ws = words(text)
+            edits: dict[int, tuple[int, str]] = {}
+            jobs = []
+            for a, b, lab in label_segments(text, pv):
+                if lab != "nn":
+                    _carry_over_span(text, a, b, False, edits, ws)
+                    continue
+                job = self._protect(text, a, b, ws)
+                jobs.append((a, b, len(blocks), job))
+                blocks.append(job["block"])
+            plans.append((text, edits, jobs))
+        outs = self._run(blocks) if blocks else []
+        results = []
+        for text, edits, jobs in plans:
+            for a, b, bi, job in jobs:
+                if outs is None:
+                    _carry_over_span(text, a, b, True, edits)
+                    continue
+                seg = text[a:b]
+                lead = seg[: len(seg) - len(seg.lstrip())]
+                trail = seg[len(seg.rstrip()) :]
+                edits[a] = (b, lead + self._restore(outs[bi].strip("\n"), job) + trail)
+            results.append(_apply_edits(text, edits))
+        return results
+
+    def _protect(self, text: str, a: int, b: int, ws) -> dict:
+        """Prepare one Nynorsk segment for Apertium.
+
+        Returns ``block`` (the segment with placeholders), ``fills``
+        (placeholder number -> final text), ``src`` (the block's words as
+        (lower-case form, lexicon translation or None, is-Bokmål-form)) used
+        to post-edit Apertium's output word by word.
+        """
+        from .lexicon import is_nb_word, is_nn_only_word
+
+        lex_edits: dict[int, tuple[int, str]] = {}
+        _carry_over_span(text, a, b, True, lex_edits, ws)
+        spans: list[tuple[int, int, str]] = []
+        for qa, qb in quoted_title_spans(text):
+            if a <= qa and qb <= b:
+                spans.append((qa, qb, text[qa:qb]))
+        for m in RAW_TOKEN_RE.finditer(text, a, b):  # e-mails, URLs, @/# tags: Apertium mangles them
+            spans.append((m.start(), m.end(), m.group(0)))
+        for s0, (e0, new) in lex_edits.items():  # multi-word lexicon phrases
+            if a <= s0 and e0 <= b and " " in text[s0:e0].strip():
+                spans.append((s0, e0, new))
+        for w in ws:
+            if not (a <= w.start and w.end <= b) or any(sa <= w.start < sb for sa, sb, _ in spans):
+                continue
+            lw = w.text.lower()
+            if not lw.isalpha():
+                continue
+            acronym = len(w.text) > 1 and w.text.isupper() and lw not in lexicon()
+            if w.protected or acronym:
+                spans.append((w.start, w.end, w.text))
+            elif lw in APERTIUM_PROTECT:
+                e_end, new = lex_edits.get(w.start, (w.end, w.text))
+                spans.append((w.start, e_end, new))
+        spans.sort()
+        fills: dict[int, str] = {}
+        src: list[tuple[str, str | None, bool, bool]] = []
+        out, pos = [], a
+        kept = []
+        for sa, sb, fill in spans:
+            if sa < pos:
+                continue
+            kept.append((sa, sb, fill))
+            pos = sb
+        pos = a
+        for n, (sa, sb, fill) in enumerate(kept):
+            out.append(text[pos:sa])
+            out.append(_placeholder(n))
+            fills[n] = fill
+            pos = sb
+        out.append(text[pos:b])
+        block = "".join(out).strip()
+        # word list of the block, aligned to the original words (same order)
+        free = iter(
+            w for w in ws if a <= w.start and w.end <= b and not any(sa <= w.start < sb for sa, sb, _ in kept)
+        )
+        for t in words(block):
+            if _PLACEHOLDER_RE.fullmatch(t.text):
+                src.append((t.text.lower(), None, False, False))
+                continue
+            w = next(free, None)
+            if w is None or w.text != t.text:  # should not happen; disable post-edit alignment
+                return {"block": block, "fills": fills, "src": []}
+            lw = w.text.lower()
+            tr = lex_edits.get(w.start)
+            keep_ok = is_nb_word(lw) and not is_nn_only_word(lw)
+            src.append((lw, tr[1] if tr else None, keep_ok, lw in lexicon()))
+        return {"block": block, "fills": fills, "src": src}
+
+    def _restore(self, out: str, job: dict) -> str:
+        """Post-edit Apertium's output for one segment.
+
+        Strips unknown-word marks; aligns source and output words (difflib)
+        and, for one-to-one substitutions, prefers the reviewed lexicon's
+        form where it has one and reverts Apertium's change where the
+        source word already was a Bokmål form (Apertium damages Bokmål);
+        fills the placeholders; finally the lexicon carries over any word
+        that is still not Bokmål.
+        """
+        import difflib
+
+        out = _UNKNOWN_MARK_RE.sub("", out)
+        src = job["src"]
+        ows = words(out)
+        a_seq = [s[0] for s in src]
+        b_seq = [w.text.lower() for w in ows]
+        edits: dict[int, tuple[int, str]] = {}
+        sm = difflib.SequenceMatcher(a=a_seq, b=b_seq, autojunk=False)
+        for tag, i1, i2, j1, j2 in sm.get_opcodes():
+            if tag in ("equal", "replace") and i2 - i1 == j2 - j1:
+                for i, j in zip(range(i1, i2), range(j1, j2)):
+                    form, tr, keep_ok, reviewed = src[i]
+                    ow = ows[j]
+                    if tr is not None:
+                        new = tr  # the lexicon's (guarded) carry-over wins
+                    elif tag == "equal":
+                        continue
+                    elif keep_ok:
+                        new = form  # Apertium changed a word that already was Bokmål
+                    else:
+                        continue  # Apertium's form for a word the lexicon does not know
+                    if new.lower() != ow.text.lower() or new != ow.text:
+                        edits[ow.start] = (ow.end, match_case(ow.text, new) if " " not in new else new)
+            elif tag == "replace" and all(src[i][1] is not None or src[i][2] for i in range(i1, i2)):
+                # unequal block: use the lexicon's rendering when it covers every word
+                repl = " ".join(src[i][1] or src[i][0] for i in range(i1, i2))
+                first = ows[j1] if j1 < len(ows) else None
+                if first is not None and j2 > j1:
+                    edits[first.start] = (ows[j2 - 1].end, match_case(first.text, repl))
+        out = _apply_edits(out, edits)
+        out = _PLACEHOLDER_RE.sub(lambda m: job["fills"].get(_placeholder_num(m.group(1)), m.group(0)), out)
+        ws = words(out)
+        edits = {}
+        _carry_over_span(out, 0, len(out), False, edits, ws, rules=True)
+        return _apply_edits(out, edits)
+
+
+# --------------------------------------------------------------------------
+# Factory
+
+
+def get_backend(name: str = "auto") -> Backend:
+    """``"apertium"``, ``"lexicon"`` or ``"auto"`` (Apertium if installed, else lexicon)."""
+    if name == "auto":
+        name = "apertium" if apertium_available() else "lexicon"
+    if name == "apertium":
+        return ApertiumBackend()
+    if name == "lexicon":
+        return LexiconBackend()
+    raise ValueError(f"unknown normalise backend {name!r} (auto, apertium, lexicon)")
+
+
+def backend_info(backend: str | Backend = "auto") -> dict[str, str]:
+    """``{"name", "version"}`` of the backend that ``backend`` resolves to (for the manifest)."""
+    b = get_backend(backend) if isinstance(backend, str) else backend
+    return {"name": b.name, "version": b.version}
+
+
+def to_bokmal(
+    texts: Iterable[str], backend: str | Backend = "auto", variants: Sequence[str | None] | None = None
+) -> list[str]:
+    """The posts ``texts`` in Bokmål (batch API; one Apertium call per call).
+
+    ``variants`` optionally gives each post's detected variant (else it is
+    detected here). Bokmål is left untouched except for unambiguous
+    non-Bokmål words; names, quoted titles, case, punctuation and all
+    whitespace/newlines are kept.
+    """
+    b = get_backend(backend) if isinstance(backend, str) else backend
+    return b.translate_batch(list(texts), variants)

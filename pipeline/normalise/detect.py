@@ -1,0 +1,142 @@
+"""Bokmål / Nynorsk detection from distinctive words.
+
+Evidence is the share of words that occur only in Nynorsk and only in
+Bokmål, judged by hand-written marker lists and by the hunspell nb_NO /
+nn_NO form lists in ``seeds/`` (see ``lexicon.py``). No lemmatiser is used:
+no Norwegian spaCy model is installable from PyPI here, and full-form lists
+cover the inflections. Names (capitalised words inside a sentence) and
+quoted titles are not counted.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .lexicon import is_nb_only_word, is_nn_only_word
+from .text import segments, words
+
+VARIANTS = ("nb", "nn", "mixed")
+# A text is Bokmål when Bokmål has at least NB_SHARE of the distinctive
+# words, Nynorsk when Nynorsk has at least NN_SHARE; in between it is mixed
+# (if whole sentences are written in each). The threshold is lower for
+# Nynorsk because Nynorsk posts quote the (Bokmål) prompt questions and use
+# forms that are legal in both standards but only listed as Bokmål by
+# hunspell (e.g. "tilsatt", "forpliktelse").
+NB_SHARE = 0.8
+NN_SHARE = 0.65
+# Fewer distinctive words than this: fall back to the board majority
+# unless all the evidence points one way.
+MIN_EVIDENCE = 2
+
+
+@dataclass(frozen=True)
+class VariantResult:
+    """Detected written standard of one text.
+
+    ``variant``: "nb", "nn" or "mixed". ``score``: (nn - nb) / (nn + nb)
+    over distinctive words, in [-1, 1] (0 when there are none).
+    ``nn_share``/``nb_share``: share of all counted words that are
+    Nynorsk-only / Bokmål-only. ``evidence``: the distinctive words found,
+    as (word, "nn"|"nb") pairs in text order (at most 40).
+    ``defaulted``: True when the variant came from the board majority.
+    """
+
+    variant: str
+    score: float
+    nn_share: float
+    nb_share: float
+    evidence: tuple[tuple[str, str], ...] = field(default=())
+    n_words: int = 0
+    defaulted: bool = False
+
+
+def _count(text: str) -> tuple[int, int, int, list[tuple[str, str]]]:
+    nn = nb = n = 0
+    ev: list[tuple[str, str]] = []
+    for w in words(text):
+        if w.protected:
+            continue
+        lw = w.text.lower()
+        n += 1
+        if len(lw) == 1 and lw not in ("å", "i", "o"):
+            continue  # list letters (A. B. C.)
+        if is_nn_only_word(lw):
+            nn += 1
+            ev.append((lw, "nn"))
+        elif is_nb_only_word(lw):
+            nb += 1
+            ev.append((lw, "nb"))
+    return nn, nb, n, ev
+
+
+def detect_variant(text: str, board_majority: str | None = None) -> VariantResult:
+    """Detect whether ``text`` is Bokmål (nb), Nynorsk (nn) or mixed.
+
+    Works on a whole post or on one segment. With no or too little
+    distinctive evidence (fewer than ``MIN_EVIDENCE`` words, or a tie) the
+    board majority is returned (``"nb"`` when not given) and
+    ``defaulted`` is set. Nynorsk needs ``NN_SHARE`` of the distinctive
+    words, Bokmål ``NB_SHARE``; in between the post is ``mixed`` when each
+    side owns at least one whole sentence, else the larger side wins.
+    Caveat: very short texts (a heading, one list item) rarely carry
+    distinctive words, so their result is mostly the default.
+    """
+    default = board_majority if board_majority in VARIANTS else "nb"
+    nn, nb, n, ev = _count(text)
+    tot = nn + nb
+    score = (nn - nb) / tot if tot else 0.0
+    nn_share = nn / n if n else 0.0
+    nb_share = nb / n if n else 0.0
+    if nn == nb and nn >= MIN_EVIDENCE and _mixed_or_majority(text, nn, nb) == "mixed":
+        variant, defaulted = "mixed", False
+    elif tot == 0 or nn == nb or (tot < MIN_EVIDENCE and board_majority in VARIANTS):
+        variant, defaulted = (default if default != "mixed" else ("nn" if nn >= nb else "nb")), True
+    elif nn / tot >= NN_SHARE:
+        variant, defaulted = "nn", False
+    elif nb / tot >= NB_SHARE:
+        variant, defaulted = "nb", False
+    else:
+        variant = _mixed_or_majority(text, nn, nb)
+        defaulted = False
+    return VariantResult(variant, round(score, 4), round(nn_share, 4), round(nb_share, 4), tuple(ev[:40]), n, defaulted)
+
+
+def _mixed_or_majority(text: str, nn: int, nb: int) -> str:
+    """Mixed when whole sentences are written in each standard."""
+    nn_sent = nb_sent = 0
+    for a, b in segments(text):
+        snn, snb, _, _ = _count(text[a:b])
+        if snn >= 2 and snn > 2 * snb:
+            nn_sent += 1
+        elif snb >= 2 and snb > 2 * snn:
+            nb_sent += 1
+    if nn_sent and nb_sent:
+        return "mixed"
+    return "nn" if nn > nb else "nb"
+
+
+def label_segments(text: str, post_variant: str) -> list[tuple[int, int, str]]:
+    """Label every segment (sentence/line) of a post ``nb`` or ``nn``.
+
+    A segment takes the side of its distinctive words; with none (or a tie)
+    it takes the previous segment's label in a mixed post and the post's
+    variant otherwise. In a Bokmål (Nynorsk) post a segment only switches
+    to the other standard when it has at least two distinctive words of it
+    and more than of the post's own.
+    """
+    out = []
+    prev = "nn" if post_variant in ("nn", "mixed") else "nb"
+    for a, b in segments(text):
+        nn, nb, _, _ = _count(text[a:b])
+        if post_variant == "nb":
+            lab = "nn" if nn >= 2 and nn > nb else "nb"
+        elif post_variant == "nn":
+            lab = "nb" if nb >= 2 and nb > nn else "nn"
+        elif nn > nb:
+            lab = "nn"
+        elif nb > nn:
+            lab = "nb"
+        else:
+            lab = prev if post_variant == "mixed" else "nn"
+        out.append((a, b, lab))
+        prev = lab
+    return out

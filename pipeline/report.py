@@ -1,0 +1,403 @@
+"""A self-contained HTML report for analysts: ``<out_dir>/report/index.html``.
+
+One file, no network: CSS, JavaScript and the SVG charts are inline and
+generated here in Python. It shows
+
+* key figures (boards, posts, responses, coded responses);
+* the theme overview: responses per theme as an SVG bar chart (bars
+  coloured by codebook category) and a table with evidence counts;
+* per theme, the strongest quotes: excerpts of the responses around the
+  theme's evidence, the evidence marked with ``<mark>``;
+* filters by board, dialogue theme and written standard (Bokmål/Nynorsk):
+  plain inline JavaScript hides the quotes that do not match and redraws
+  the bar chart's counts for the selection.
+
+Labels are Norwegian (the analysts' language). ``build_report`` is pure
+(frames in, HTML out); ``write_report`` reads the tables of a pipeline run.
+"""
+from __future__ import annotations
+
+import html
+import json
+import re
+import os
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+from pipeline.qda import CATEGORY_COLOURS, CATEGORY_LABELS, DEFAULT_COLOUR, PUBLISHED_MODE
+
+REPORT_DIR = "report"
+# Characters of context on each side of an evidence span in a quote.
+CONTEXT = 140
+# Quotes shown per theme before "Vis alle sitater" is ticked.
+QUOTES_SHOWN = 4
+VARIANT_LABELS = {"nb": "Bokmål", "nn": "Nynorsk", "mixed": "Blandet", "": "Ukjent"}
+
+
+def _esc(value) -> str:
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def _isna(value) -> bool:
+    return value is None or (not isinstance(value, str) and pd.isna(value))
+
+
+def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Overlapping or touching spans joined, in order."""
+    out: list[list[int]] = []
+    for s, e in sorted(spans):
+        if out and s <= out[-1][1]:
+            out[-1][1] = max(out[-1][1], e)
+        else:
+            out.append([s, e])
+    return [(s, e) for s, e in out]
+
+
+def _word_edge(text: str, i: int, forward: bool) -> int:
+    """Move ``i`` to the nearest whitespace (or text edge) so a window does not cut a word."""
+    if forward:
+        while i < len(text) and not text[i].isspace():
+            i += 1
+    else:
+        while i > 0 and not text[i - 1].isspace():
+            i -= 1
+    return i
+
+
+def excerpt_html(text: str, spans: list[tuple[int, int]], context: int = CONTEXT, max_windows: int = 3) -> str:
+    """HTML excerpt of ``text`` around ``spans`` with every span in ``<mark>``.
+
+    Windows of ``context`` characters around each span (widened to whole
+    words) are joined when they overlap; gaps are shown as "[…]". At most
+    ``max_windows`` windows are kept: those with the most marks. Spans
+    are character offsets into ``text`` (``tags.start``/``tags.end``).
+    """
+    marks = _merge([(int(s), int(e)) for s, e in spans if 0 <= int(s) < int(e) <= len(text)])
+    if not marks:
+        return _esc(text[: 2 * context])
+    windows = _merge([(_word_edge(text, max(0, s - context), False), _word_edge(text, min(len(text), e + context), True))
+                      for s, e in marks])
+    parts = []
+    for ws, we in windows:
+        pos, chunk = ws, []
+        for s, e in marks:
+            if s >= ws and e <= we:
+                chunk.append(_esc(text[pos:s]))
+                chunk.append(f"<mark>{_esc(text[s:e])}</mark>")
+                pos = e
+        chunk.append(_esc(text[pos:we]))
+        body = "".join(chunk).strip()
+        parts.append(("… " if ws > 0 else "") + body + (" …" if we < len(text) else ""))
+    joined = "<br><span class='gap'>[…]</span><br>".join(re.sub(r"\n\s*\n", "\n", p) for p in parts)
+    return joined.replace("\n", "<br>")
+
+
+def _theme_rows(codebook: pd.DataFrame) -> list[dict]:
+    return [{"theme_id": str(r["theme_id"]), "label": str(r.get("label") or r["theme_id"]),
+             "category": "" if _isna(r.get("category")) else str(r["category"]),
+             "definition": "" if _isna(r.get("definition")) else str(r["definition"])}
+            for r in codebook.to_dict("records")]
+
+
+def _post_meta(posts: pd.DataFrame) -> pd.DataFrame:
+    """post_id, board_id, dialogue theme and variant as filter keys (strings; '' when unknown)."""
+    meta = pd.DataFrame({"post_id": posts["post_id"].astype(str), "board_id": posts["board_id"].astype(str)})
+    dt = posts["dialogue_theme"] if "dialogue_theme" in posts.columns else pd.Series([None] * len(posts))
+    meta["dialogue"] = ["" if _isna(v) else str(int(v)) for v in dt]
+    var = posts["variant"] if "variant" in posts.columns else pd.Series([None] * len(posts))
+    meta["variant"] = ["" if _isna(v) else str(v) for v in var]
+    return meta.set_index("post_id")
+
+
+def quote_score(theme_tags: pd.DataFrame) -> float:
+    """How strongly a post's evidence supports a theme: distinct evidence words, strong hits count double."""
+    distinct = theme_tags.drop_duplicates(["start", "end"])
+    strong = int((distinct["strength"] == "strong").sum()) if "strength" in distinct.columns else 0
+    return float(distinct["matched_text"].str.lower().nunique() + strong)
+
+
+def _bar_chart(themes: list[dict], counts: dict[str, int], total: int) -> str:
+    """Horizontal SVG bar chart: responses per theme, bars coloured by category."""
+    row_h, label_w, bar_w, top = 22, 330, 420, 28
+    height = top + row_h * len(themes) + 10
+    peak = max([*counts.values(), 1])
+    out = [f"<svg id='theme-chart' role='img' aria-labelledby='chart-title' xmlns='http://www.w3.org/2000/svg' "
+           f"viewBox='0 0 {label_w + bar_w + 70} {height}' width='100%' data-max='{peak}' data-width='{bar_w}'>",
+           f"<title id='chart-title'>Antall svar per tema (av {total} svar)</title>",
+           f"<text x='{label_w}' y='16' class='axis'>Antall svar med temaet</text>"]
+    for i, t in enumerate(themes):
+        y = top + i * row_h
+        n = counts.get(t["theme_id"], 0)
+        w = bar_w * n / peak
+        colour = CATEGORY_COLOURS.get(t["category"], DEFAULT_COLOUR)
+        out.append(
+            f"<g class='bar' data-theme='{_esc(t['theme_id'])}'>"
+            f"<text x='{label_w - 8}' y='{y + 15}' text-anchor='end' class='label'>{_esc(t['label'])}</text>"
+            f"<rect x='{label_w}' y='{y + 3}' height='{row_h - 6}' width='{w:.1f}' fill='{colour}'><title>{_esc(t['label'])}: {n}</title></rect>"
+            f"<text x='{label_w + w + 6:.1f}' y='{y + 15}' class='count'>{n}</text></g>")
+    out.append("</svg>")
+    return "".join(out)
+
+
+def _legend() -> str:
+    items = "".join(f"<span class='key'><i style='background:{c}'></i>{_esc(CATEGORY_LABELS.get(k, k))}</span>"
+                    for k, c in CATEGORY_COLOURS.items())
+    return f"<p class='legend'>{items}</p>"
+
+
+def _select(name: str, label: str, options: list[tuple[str, str]]) -> str:
+    opts = "".join(f"<option value='{_esc(v)}'>{_esc(t)}</option>" for v, t in options)
+    return f"<label>{_esc(label)} <select id='filter-{name}' data-filter='{name}'><option value=''>Alle</option>{opts}</select></label>"
+
+
+CSS = """
+body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:0;color:#1d2433;background:#f6f7f9;line-height:1.45}
+header{background:#23395d;color:#fff;padding:1.2rem 2rem}header h1{margin:0 0 .3rem;font-size:1.6rem}header p{margin:0;opacity:.85}
+main{max-width:1100px;margin:0 auto;padding:1rem 2rem 3rem}
+section{background:#fff;border-radius:8px;box-shadow:0 1px 3px rgba(0,0,0,.08);padding:1rem 1.4rem;margin:1rem 0}
+h2{font-size:1.25rem;margin:.2rem 0 .8rem}.figures{display:flex;gap:1rem;flex-wrap:wrap}
+.figure{background:#eef2f8;border-radius:6px;padding:.5rem 1rem;min-width:8rem}.figure b{display:block;font-size:1.5rem}
+#filters{position:sticky;top:0;z-index:2;display:flex;gap:1.2rem;flex-wrap:wrap;align-items:center}
+select{font-size:1rem;padding:.2rem}#status{color:#555}
+svg .label{font-size:13px;fill:#1d2433}svg .count{font-size:12px;fill:#333}svg .axis{font-size:12px;fill:#666}
+.legend .key{margin-right:1rem;font-size:.9rem}.legend i{display:inline-block;width:.8rem;height:.8rem;margin-right:.3rem;border-radius:2px;vertical-align:-1px}
+table{border-collapse:collapse;width:100%;font-size:.92rem}th,td{text-align:left;padding:.25rem .5rem;border-bottom:1px solid #e3e6eb}td.n{text-align:right}
+details.theme{border-top:1px solid #e3e6eb;padding:.4rem 0}details.theme summary{cursor:pointer;font-weight:600}
+.definition{color:#555;font-size:.92rem;margin:.3rem 0 .6rem}
+.quote{border-left:4px solid #c9d3e3;background:#fafbfc;margin:.5rem 0;padding:.5rem .8rem}
+.quote .meta{font-size:.8rem;color:#666;margin-bottom:.2rem}
+mark{background:#ffe066;padding:0 .1em;border-radius:2px}.gap{color:#999}
+.hidden{display:none!important}.more{font-size:.85rem;color:#666}
+footer{font-size:.85rem;color:#666;margin-top:2rem}
+"""
+
+JS = """
+(function(){
+  var data = JSON.parse(document.getElementById('report-data').textContent);
+  var selects = Array.prototype.slice.call(document.querySelectorAll('select[data-filter]'));
+  var showAll = document.getElementById('show-all');
+  function wanted(){var w={};selects.forEach(function(s){w[s.dataset.filter]=s.value;});return w;}
+  function matches(meta,w){for(var k in w){if(w[k]!=='' && meta[k]!==w[k]) return false;}return true;}
+  function apply(){
+    var w = wanted(), counts = {}, nPosts = 0;
+    data.themes.forEach(function(t){counts[t]=0;});
+    Object.keys(data.posts).forEach(function(pid){
+      var p = data.posts[pid];
+      if(!matches(p,w)) return;
+      nPosts += 1;
+      p.themes.forEach(function(t){counts[t]+=1;});
+    });
+    var svg = document.getElementById('theme-chart');
+    var peak = Math.max.apply(null, data.themes.map(function(t){return counts[t];}).concat([1]));
+    var width = parseFloat(svg.dataset.width);
+    Array.prototype.forEach.call(svg.querySelectorAll('g.bar'), function(g){
+      var n = counts[g.dataset.theme], rect = g.querySelector('rect'), label = g.querySelector('text.count');
+      var x = parseFloat(rect.getAttribute('x')), bw = width*n/peak;
+      rect.setAttribute('width', bw.toFixed(1));
+      label.setAttribute('x', (x+bw+6).toFixed(1));
+      label.textContent = n;
+    });
+    Array.prototype.forEach.call(document.querySelectorAll('details.theme'), function(d){
+      var shown = 0, total = 0;
+      Array.prototype.forEach.call(d.querySelectorAll('.quote'), function(q){
+        var ok = matches(q.dataset, w);
+        if(ok) total += 1;
+        var visible = ok && (showAll.checked || shown < data.quotes_shown);
+        if(visible) shown += 1;
+        q.classList.toggle('hidden', !visible);
+      });
+      d.querySelector('.n-shown').textContent = total;
+      var more = d.querySelector('.more');
+      more.textContent = total > shown ? (total - shown) + ' sitater til (kryss av for «Vis alle sitater»)' : '';
+      var cell = document.querySelector('td[data-count="'+d.dataset.theme+'"]');
+      if(cell) cell.textContent = counts[d.dataset.theme];
+    });
+    document.getElementById('status').textContent = nPosts + ' av ' + Object.keys(data.posts).length + ' svar vises';
+  }
+  selects.forEach(function(s){s.addEventListener('change', apply);});
+  showAll.addEventListener('change', apply);
+  apply();
+})();
+"""
+
+
+def build_report(posts: pd.DataFrame, boards: pd.DataFrame, codebook: pd.DataFrame, tags: pd.DataFrame | None) -> str:
+    """The report as one HTML string (pure: no I/O).
+
+    ``posts`` needs post_id, board_id, kind, text_clean and, when present,
+    dialogue_theme, group_label, variant; ``tags`` post_id, theme_id,
+    start, end, matched_text (and strength, when present); ``codebook``
+    theme_id, label, category, definition. A post has a theme when it has
+    evidence for it in ``tags``.
+    """
+    themes = _theme_rows(codebook)
+    theme_ids = [t["theme_id"] for t in themes]
+    responses = posts[posts["kind"] == "response"]
+    meta = _post_meta(responses)
+    text_of = dict(zip(responses["post_id"].astype(str), responses["text_clean"].astype(str)))
+    group_of = {str(p): (None if _isna(g) else str(g)) for p, g in zip(responses["post_id"], responses.get("group_label", pd.Series([None] * len(responses))))}
+    if tags is None:
+        tags = pd.DataFrame(columns=["post_id", "theme_id", "start", "end", "matched_text"])
+    tags = tags[tags["post_id"].astype(str).isin(text_of) & tags["theme_id"].isin(theme_ids)].copy()
+    tags["post_id"] = tags["post_id"].astype(str)
+    themes_of: dict[str, list[str]] = {p: [] for p in text_of}
+    for (pid, tid) in tags[["post_id", "theme_id"]].drop_duplicates().itertuples(index=False):
+        themes_of[pid].append(tid)
+    counts = {t: 0 for t in theme_ids}
+    for ts in themes_of.values():
+        for t in ts:
+            counts[t] += 1
+    evidence = tags.drop_duplicates(["post_id", "theme_id", "start", "end"]).groupby("theme_id").size().to_dict()
+
+    board_titles = {str(b): (None if _isna(t) else str(t)) for b, t in zip(boards["board_id"], boards.get("title", boards["board_id"]))}
+    board_opts = [(b, f"{board_titles.get(b) or b} ({b[:10]})") for b in sorted(meta["board_id"].unique())]
+    dialogue_opts = [(d, f"Dialogtema {d}") for d in sorted({d for d in meta["dialogue"] if d}, key=int)]
+    if (meta["dialogue"] == "").any():
+        dialogue_opts.append(("none", "Ukjent"))
+    variant_opts = [(v, VARIANT_LABELS.get(v, v)) for v in ("nb", "nn", "mixed") if (meta["variant"] == v).any()]
+    if (meta["variant"] == "").any():
+        variant_opts.append(("none", "Ukjent"))
+
+    def key(v: str) -> str:
+        return v if v else "none"
+
+    data = {
+        "themes": theme_ids,
+        "quotes_shown": QUOTES_SHOWN,
+        "posts": {p: {"board": m.board_id, "dialogue": key(m.dialogue), "variant": key(m.variant), "themes": themes_of[p]}
+                  for p, m in meta.iterrows()},
+    }
+
+    n_coded = sum(1 for ts in themes_of.values() if ts)
+    figures = [("Tavler", len(boards)), ("Innlegg", len(posts)), ("Svar", len(responses)),
+               ("Svar med minst ett tema", n_coded), ("Temaer i kodeboka", len(themes)), ("Belegg (treff)", int(sum(evidence.values())))]
+    parts = [
+        "<!DOCTYPE html><html lang='no'><head><meta charset='utf-8'>",
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>",
+        "<title>Fremtidens kulturskole – temarapport</title>",
+        f"<style>{CSS}</style></head><body>",
+        "<header><h1>Fremtidens kulturskole – temarapport</h1>",
+        "<p>Svar fra dialogseminarene (Padlet), automatisk kodet mot kodeboka. Navn er pseudonymisert.</p></header><main>",
+        "<section id='figures'><h2>Nøkkeltall</h2><div class='figures'>",
+        "".join(f"<div class='figure'><b>{n}</b>{_esc(label)}</div>" for label, n in figures),
+        "</div></section>",
+        "<section id='filters'>",
+        _select("board", "Tavle", board_opts),
+        _select("dialogue", "Dialogtema", dialogue_opts),
+        _select("variant", "Målform", variant_opts),
+        "<label><input type='checkbox' id='show-all'> Vis alle sitater</label>",
+        "<span id='status'></span></section>",
+        "<section id='overview'><h2>Temaoversikt</h2>",
+        _legend(),
+        _bar_chart(themes, counts, len(responses)),
+        "<table id='theme-table'><thead><tr><th>Tema</th><th>Kategori</th><th>Svar</th><th>Belegg</th></tr></thead><tbody>",
+    ]
+    for t in themes:
+        parts.append(f"<tr><td>{_esc(t['label'])}</td><td>{_esc(CATEGORY_LABELS.get(t['category'], t['category']))}</td>"
+                     f"<td class='n' data-count='{_esc(t['theme_id'])}'>{counts[t['theme_id']]}</td>"
+                     f"<td class='n'>{evidence.get(t['theme_id'], 0)}</td></tr>")
+    parts.append("</tbody></table></section>")
+
+    parts.append("<section id='quotes'><h2>Sitater per tema</h2>"
+                 "<p class='definition'>De sterkeste sitatene først (flest ulike belegg, sterke regler teller dobbelt). "
+                 "Belegget temaet ble kodet på er <mark>markert</mark>.</p>")
+    by_theme = {tid: frame for tid, frame in tags.groupby("theme_id", sort=False)}
+    for i, t in enumerate(themes):
+        tid = t["theme_id"]
+        frame = by_theme.get(tid)
+        cards = []
+        if frame is not None:
+            scored = sorted(((quote_score(g), pid) for pid, g in frame.groupby("post_id")), key=lambda x: (-x[0], x[1]))
+            for score, pid in scored:
+                g = frame[frame["post_id"] == pid]
+                m = meta.loc[pid]
+                where = [board_titles.get(m.board_id) or m.board_id]
+                if m.dialogue:
+                    where.append(f"Dialogtema {m.dialogue}")
+                if group_of.get(pid):
+                    where.append(group_of[pid])
+                if m.variant:
+                    where.append(VARIANT_LABELS.get(m.variant, m.variant))
+                cards.append(
+                    f"<blockquote class='quote' data-board='{_esc(m.board_id)}' data-dialogue='{key(m.dialogue)}' "
+                    f"data-variant='{key(m.variant)}' data-post='{_esc(pid)}'>"
+                    f"<div class='meta'>{_esc(' · '.join(where))} · {_esc(pid)} · styrke {score:g}</div>"
+                    f"{excerpt_html(text_of[pid], list(zip(g['start'], g['end'])))}</blockquote>")
+        colour = CATEGORY_COLOURS.get(t["category"], DEFAULT_COLOUR)
+        parts.append(
+            f"<details class='theme' id='theme-{_esc(tid)}' data-theme='{_esc(tid)}'{' open' if i < 3 else ''}>"
+            f"<summary><span style='color:{colour}'>■</span> {_esc(t['label'])} "
+            f"(<span class='n-shown'>{len(cards)}</span> svar)</summary>"
+            f"<p class='definition'>{_esc(t['definition'])}</p>"
+            + ("".join(cards) if cards else "<p class='definition'>Ingen svar er kodet med dette temaet.</p>")
+            + "<p class='more'></p></details>")
+    parts.append("</section>")
+    parts.append("<footer>Generert av kulturskole-pipeline fra tabellene posts, boards, codebook og tags. "
+                 "Kodingen er regelbasert og bør leses som forslag; se valideringen mot manuell koding i notatbøkene.</footer>")
+    payload = json.dumps(data, ensure_ascii=False, sort_keys=True).replace("</", "<\\/")
+    parts.append(f"</main><script type='application/json' id='report-data'>{payload}</script>")
+    parts.append(f"<script>{JS}</script></body></html>\n")
+    return "".join(parts)
+
+
+def _optional_table(name: str, out_dir: Path):
+    """A table of the run, or None when the run (or the schema) does not have it yet."""
+    from pipeline import load_table
+
+    try:
+        return load_table(name, out_dir)
+    except (KeyError, FileNotFoundError):
+        return None
+
+
+def load_codebook_frame(out_dir: Path) -> pd.DataFrame:
+    """The run's ``codebook`` table; the seeds codebook when the run has none."""
+    frame = _optional_table("codebook", out_dir)
+    if frame is None:
+        from pipeline.codebook import codebook_frame, load_codebook
+
+        frame = codebook_frame(load_codebook())
+    return frame
+
+
+def write_report(out_dir) -> Path:
+    """Read the run's tables from ``out_dir`` and write ``<out_dir>/report/index.html``; returns its path."""
+    from pipeline import load_table
+
+    out_dir = Path(out_dir)
+    html_text = build_report(load_table("posts", out_dir), load_table("boards", out_dir),
+                             load_codebook_frame(out_dir), _optional_table("tags", out_dir))
+    target = out_dir / REPORT_DIR / "index.html"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".index.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(html_text)
+        os.chmod(tmp, PUBLISHED_MODE)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target
+
+
+def write_outputs(out_dir) -> dict[str, Path]:
+    """Write the analyst outputs of a run: the HTML report and the REFI-QDA exports.
+
+    ``<out_dir>/report/index.html``, ``<out_dir>/exports/codebook.qdc`` and
+    ``<out_dir>/exports/project.qdpx`` (the project only when the run has a
+    ``tags`` table). Call at the end of ``run_all``, after the tables are written.
+    """
+    from pipeline import load_table, qda
+
+    out_dir = Path(out_dir)
+    written = {"report": write_report(out_dir)}
+    codebook = load_codebook_frame(out_dir)
+    written["codebook_qdc"] = qda.write_codebook_qdc(codebook, out_dir / "exports" / "codebook.qdc")
+    tags = _optional_table("tags", out_dir)
+    if tags is not None:
+        written["project_qdpx"] = qda.write_project_qdpx(load_table("posts", out_dir), tags, codebook,
+                                                         out_dir / "exports" / "project.qdpx")
+    return written

@@ -1,0 +1,63 @@
+"""The stages after ingest, as pure functions over tables.
+
+Each takes the frames it needs and returns new frames; ``pipeline.run``
+reads and writes them. Heavy resources (word lists, Apertium, the spaCy
+pipeline) are loaded once per process by the modules that own them.
+"""
+from __future__ import annotations
+
+from collections import Counter
+
+import pandas as pd
+
+from pipeline.normalise import backend_info, detect_variant, get_backend, to_bokmal
+
+
+def board_majorities(posts: pd.DataFrame, results: list) -> dict[str, str]:
+    """Each board's majority variant among posts with enough distinctive words (nb when none)."""
+    counts: dict[str, Counter] = {}
+    for board_id, result in zip(posts["board_id"], results):
+        if not result.defaulted:
+            counts.setdefault(board_id, Counter())[result.variant] += 1
+    return {board: c.most_common(1)[0][0] for board, c in counts.items()}
+
+
+def normalise(posts: pd.DataFrame, backend: str = "auto") -> tuple[pd.DataFrame, dict]:
+    """Detect each post's written standard and carry Nynorsk over into Bokmål.
+
+    Posts without distinctive words take their board's majority. ``to_bokmal``
+    is called once for all posts (one Apertium process per run). Returns the
+    posts with the variant columns and ``text_nb`` filled, and the backend's
+    name and version for the manifest.
+    """
+    texts = posts["text_clean"].fillna("").tolist()
+    first = [detect_variant(text) for text in texts]
+    majority = board_majorities(posts, first)
+    results = [
+        detect_variant(text, board_majority=majority.get(board, "nb")) if result.defaulted else result
+        for text, board, result in zip(texts, posts["board_id"], first)
+    ]
+    chosen = get_backend(backend)
+    out = posts.copy()
+    out["variant"] = [r.variant for r in results]
+    out["variant_score"] = [r.score for r in results]
+    out["nn_share"] = [r.nn_share for r in results]
+    out["nb_share"] = [r.nb_share for r in results]
+    out["variant_defaulted"] = [r.defaulted for r in results]
+    out["text_nb"] = to_bokmal(texts, backend=chosen, variants=out["variant"].tolist())
+    return out, backend_info(chosen)
+
+
+def who(posts: pd.DataFrame, boards: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+    """Groups, participants and places; returns posts with ``group_id`` and the three tables."""
+    from pipeline.who import extract_who
+
+    found = extract_who(posts, boards)
+    # A person field that is only a pseudonym reads "Person 7", as in posts.author.
+    found["participants"]["person"] = found["participants"]["person"].str.replace(
+        r"^\[(Person \d+)\]$", r"\1", regex=True
+    )
+    group_of = dict(zip(found["post_groups"]["post_id"], found["post_groups"]["group_id"]))
+    out = posts.copy()
+    out["group_id"] = out["post_id"].map(group_of)
+    return out, {name: found[name] for name in ("groups", "participants", "places")}

@@ -1,0 +1,314 @@
+"""Tests of the normalise stage (variant detection, Nynorsk -> Bokmål).
+
+Quality figures are measured on the exports in data/raw (posts cut at the
+lines of tests/fixtures/posts.json, cleaned approximately) and on the
+hand-written references in tests/fixtures/nn_nb_reference.jsonl. The
+Apertium tests are skipped when apertium-nno-nob is not installed.
+No timing assertions here: throughput is measured by
+scripts/bench_normalise.py.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pipeline.normalise import (
+    ApertiumBackend,
+    LexiconBackend,
+    apertium_available,
+    backend_info,
+    detect_variant,
+    get_backend,
+    label_segments,
+    to_bokmal,
+)
+from pipeline.normalise import backends as backends_mod
+from pipeline.normalise.devdata import load_posts
+from pipeline.normalise.lexicon import LEXICON_COLUMNS
+from pipeline.normalise.metrics import bow_f1, kept_share, remaining_nn_share
+
+ROOT = Path(__file__).resolve().parents[1]
+REFS = ROOT / "tests" / "fixtures" / "nn_nb_reference.jsonl"
+
+HAS_APERTIUM = apertium_available()
+needs_apertium = pytest.mark.skipif(
+    not HAS_APERTIUM, reason="apertium-nno-nob not installed (apt-get install apertium-nno-nob)"
+)
+BACKENDS = ["lexicon", pytest.param("apertium", marks=needs_apertium)]
+
+
+@pytest.fixture(scope="module")
+def posts():
+    return [p for p in load_posts() if p.kind == "response"]
+
+
+@pytest.fixture(scope="module")
+def refs():
+    return [json.loads(line) for line in REFS.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+# ---------------------------------------------------------------- seeds
+
+
+def test_lexicon_csv_declared_columns_and_scopes():
+    with open(ROOT / "seeds" / "nn_nb_lexicon.csv", encoding="utf-8", newline="") as fh:
+        reader = csv.DictReader(fh)
+        assert tuple(reader.fieldnames) == LEXICON_COLUMNS
+        rows = list(reader)
+    assert len(rows) > 300
+    seen = set()
+    for r in rows:
+        assert r["nn_form"] and r["nb_form"], r
+        assert r["scope"] in ("any", "nn"), r
+        assert r["nn_form"] == r["nn_form"].lower()
+        assert r["nn_form"] not in seen, f"duplicate {r['nn_form']}"
+        seen.add(r["nn_form"])
+
+
+def test_reference_file_has_enough_hand_written_pairs(refs):
+    assert len(refs) >= 6
+    assert len({r["post_n"] for r in refs}) >= 4
+    for r in refs:
+        assert r["nn"] != r["nb"]
+
+
+# ---------------------------------------------------------------- detection
+
+
+def test_variant_accuracy_on_posts_json(posts):
+    ok = 0
+    for p in posts:
+        v = detect_variant(p.text, board_majority="nb").variant
+        ok += v == p.variant or (p.variant == "mixed" and v == "nn")
+    acc = ok / len(posts)
+    assert acc >= 0.97, f"variant accuracy {acc:.3f}"
+
+
+def test_variant_result_fields():
+    r = detect_variant("Kva skal til for å få fleire born i kulturskulen? Det er ikkje lett.")
+    assert r.variant == "nn"
+    assert r.score > 0.5 and r.nn_share > r.nb_share
+    assert ("ikkje", "nn") in r.evidence
+
+
+def test_bokmal_detected():
+    r = detect_variant("Hva skal til for at flere barn og unge får tatt del i kulturaktiviteter? Det er ikke lett.")
+    assert r.variant == "nb" and r.score < 0
+
+
+def test_short_post_without_evidence_defaults_to_board_majority():
+    assert detect_variant("Musikkstund.", board_majority="nn").variant == "nn"
+    assert detect_variant("Musikkstund.", board_majority="nb").variant == "nb"
+    assert detect_variant("Musikkstund.").defaulted
+
+
+def test_mixed_post_and_segments():
+    text = (
+        "Det kan vere utfordrande å finne lærarar med kompetanse. Dei fysiske rammene på skular er viktige.\n"
+        "Lærerstillingene i kulturskolen er vanskelig å få opp i prosent, for å ta slike oppgaver. "
+        "Vi har ikke nok lærere som kan gjøre dette."
+    )
+    assert detect_variant(text).variant in ("mixed", "nn")
+    labels = [lab for _, _, lab in label_segments(text, "mixed")]
+    assert labels[0] == "nn" and labels[-1] == "nb"
+
+
+# ---------------------------------------------------------------- carry-over
+
+CARRY = [
+    ("kulturskulen", "kulturskolen"),
+    ("ikkje", "ikke"),
+    ("fleire", "flere"),
+    ("tilbod", "tilbud"),
+    ("lærarar", "lærere"),
+    ("korleis", "hvordan"),
+    ("midlar", "midler"),
+    ("saman", "sammen"),
+    ("born", "barn"),
+]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_marker_words_carried_over(backend):
+    text = (
+        "Korleis kan vi få fleire born i kulturskulen? Lærarar og skular må jobbe saman, "
+        "men det er ikkje nok midlar til eit godt tilbod for dei som ikkje har råd til det."
+    )
+    out = to_bokmal([text], backend=backend)[0]
+    low = out.lower()
+    for nn, nb in CARRY:
+        assert not re.search(rf"\b{nn}\b", low), (nn, out)
+    for nb in ("hvordan", "flere", "barn", "kulturskolen", "lærere", "sammen", "ikke", "midler", "tilbud"):
+        assert re.search(rf"\b{nb}\b", low), (nb, out)
+    assert "har råd til" in out  # Apertium alone gives "har anbefal"
+    assert "gjentatte" not in low  # Apertium alone turns "fleire" into "gjentatte"
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_known_apertium_errors_are_worked_around(backend):
+    text = "Dei som har små born treng løyve. Ungane kan kome inn i tilboda."
+    out = to_bokmal([text], backend=backend)[0]
+    assert out.startswith("De som har små barn")
+    assert "lille" not in out and "born" not in out and "løyve" not in out
+    assert "komme inn" in out
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_bokmal_untouched(backend):
+    text = (
+        "Hva skal til for å få til bedre samhandling hos oss – på alle nivåer?\n"
+        "- Lavterskel tilbud, lett å melde seg på.  Gratis å delta.\n\n"
+        "Kulturskolen må være på den arenaen hvor rektorene er."
+    )
+    assert to_bokmal([text], backend=backend)[0] == text
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_names_titles_case_punctuation_whitespace_kept(backend):
+    text = (
+        "Frode Laks prosjektet er eit godt døme på kva som skal til.\n"
+        "  - Sogndal, Luster og Førde: «Alle med» er ikkje nok!  \n\n"
+        "KVA meiner Udir om \"Kulturskule for alle\"?\tIKKJE nok."
+    )
+    out = to_bokmal([text], backend=backend)[0]
+    assert out.startswith("Frode Laks prosjektet er et godt eksempel på hva som skal til.\n")
+    assert "  - Sogndal, Luster og Førde: «Alle med» er ikke nok!  \n\n" in out
+    assert 'HVA' in out and 'Udir' in out and '"Kulturskule for alle"?\tIKKE nok.' in out
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_bow_f1_against_hand_written_references(backend, refs):
+    outs = to_bokmal([r["nn"] for r in refs], backend=backend)
+    f1 = sum(bow_f1(o, r["nb"]) for o, r in zip(outs, refs)) / len(refs)
+    untouched = sum(bow_f1(r["nn"], r["nb"]) for r in refs) / len(refs)
+    assert untouched < 0.8
+    assert f1 >= 0.97, f"{backend}: BoW F1 {f1:.4f}"
+    for o, r in zip(outs, refs):
+        assert o.count("\n") == r["nn"].count("\n")
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_bow_f1_on_general_sentences(backend):
+    """Sentences written for the tests, not from the exports (vocabulary beyond the boards)."""
+    gen = [json.loads(x) for x in (ROOT / "tests/fixtures/nn_nb_reference_general.jsonl").read_text("utf-8").splitlines()]
+    outs = to_bokmal([r["nn"] for r in gen], backend=backend)
+    f1 = sum(bow_f1(o, r["nb"]) for o, r in zip(outs, gen)) / len(gen)
+    assert f1 >= 0.95, f"{backend}: BoW F1 {f1:.4f}"
+
+
+@needs_apertium
+def test_backends_agree(refs, posts):
+    texts = [r["nn"] for r in refs] + [p.text for p in posts if p.variant != "nb"]
+    lex = to_bokmal(texts, backend="lexicon")
+    ape = to_bokmal(texts, backend="apertium")
+    agree = sum(bow_f1(a, b) for a, b in zip(lex, ape)) / len(texts)
+    assert agree >= 0.97, f"lexicon/apertium BoW agreement {agree:.4f}"
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_few_nynorsk_markers_remain(backend, posts):
+    src = [p.text for p in posts if p.variant != "nb"]
+    after, before, share = remaining_nn_share(src, to_bokmal(src, backend=backend))
+    assert before > 100
+    assert share <= 0.03, f"{after}/{before} Nynorsk markers remain"
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_bokmal_posts_keep_their_words(backend, posts):
+    src = [p.text for p in posts if p.variant == "nb"]
+    kept, total, share = kept_share(src, to_bokmal(src, backend=backend))
+    assert total > 5000
+    assert share >= 0.98, f"{kept}/{total} words kept"
+
+
+BOKMAL_WORDS = (
+    "samarbeid kulturskolen skolen barn og unge må vi kan det er viktig å få til mer tid "
+    "lærere elever kommunen tilbud gratis hvordan hva ikke flere sammen gode rammer"
+).split()
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(BOKMAL_WORDS), st.sampled_from([" ", "  ", ", ", ".\n", "\n\n", " - ", "? ", "\t"])),
+        min_size=1,
+        max_size=30,
+    )
+)
+def test_property_bokmal_text_is_left_exactly(parts):
+    text = "".join(w + sep for w, sep in parts)
+    assert to_bokmal([text], backend="lexicon") == [text]
+
+
+# ---------------------------------------------------------------- backends
+
+
+def test_get_backend_auto_and_info(monkeypatch):
+    monkeypatch.setattr(backends_mod, "apertium_available", lambda: False)
+    assert get_backend("auto").name == "lexicon"
+    info = backend_info("lexicon")
+    assert info["name"] == "lexicon" and info["version"].startswith("lexicon-")
+    with pytest.raises(ValueError):
+        get_backend("google")
+
+
+@needs_apertium
+def test_auto_prefers_apertium():
+    assert get_backend("auto").name == "apertium"
+    assert backend_info()["version"].startswith("apertium-nno-nob-")
+
+
+@needs_apertium
+def test_apertium_one_process_per_batch(monkeypatch, refs):
+    calls = []
+    real = subprocess.run
+
+    def spy(cmd, *a, **kw):
+        calls.append(cmd)
+        return real(cmd, *a, **kw)
+
+    b = ApertiumBackend()
+    monkeypatch.setattr(backends_mod.subprocess, "run", spy)
+    texts = [r["nn"] for r in refs] * 3
+    outs = b.translate_batch(texts)
+    assert len(outs) == len(texts)
+    assert [c for c in calls if c[0] == "apertium"] == [["apertium", "-u", "nno-nob"]]
+    # the separators survived: each copy translates identically
+    n = len(refs)
+    assert outs[:n] == outs[n : 2 * n] == outs[2 * n :]
+
+
+@needs_apertium
+def test_apertium_output_has_no_unknown_marks_or_placeholders():
+    text = (
+        "Vi må ha fleire blørkete snurrebassar og ein merkeleg ting i skulen. "
+        "Skriv til anders@kulturskoleradet.no, #kulturskule eller sjå https://kulturskoleradet.no/skule"
+    )
+    out = to_bokmal([text], backend="apertium")[0]
+    assert "*" not in out and "XQ" not in out and "<" not in out
+    assert "blørkete" in out and "flere" in out and "skolen" in out
+    assert "anders@kulturskoleradet.no" in out
+    assert "#kulturskule" in out and "https://kulturskoleradet.no/skule" in out
+
+
+@needs_apertium
+def test_apertium_falls_back_to_lexicon_when_separators_break(monkeypatch, refs):
+    b = ApertiumBackend()
+    monkeypatch.setattr(b, "_run", lambda blocks: None)
+    texts = [r["nn"] for r in refs[:4]]
+    assert b.translate_batch(texts) == LexiconBackend().translate_batch(texts)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_batch_api_shapes(backend):
+    assert to_bokmal([], backend=backend) == []
+    assert to_bokmal(["", "  \n", "OK."], backend=backend) == ["", "  \n", "OK."]
+    gen = (t for t in ["Det er ikkje lett.", "Det er ikke lett."])
+    assert to_bokmal(gen, backend=backend) == ["Det er ikke lett.", "Det er ikke lett."]

@@ -1,0 +1,187 @@
+"""The HTML report: self-contained, evidence marked, filters work in a real headless browser.
+
+The browser test drives Debian's chromium (``apt-get install chromium``)
+through Playwright, never downloading a browser; it is skipped with a
+message when chromium or Playwright is absent.
+"""
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from pipeline import load_table, report
+from pipeline.codebook import codebook_frame, load_codebook
+
+CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run"]
+
+
+def _fallback_tags(posts: pd.DataFrame) -> pd.DataFrame:
+    """A small tags frame from the real posts (cue words of the codebook), while the tagger is not in the run."""
+    rows = []
+    for theme in load_codebook().themes:
+        for cue in theme.cues:
+            pat = re.compile(r"\b" + re.escape(cue) + r"\w*", re.IGNORECASE)
+            for pid, text in zip(posts["post_id"], posts["text_clean"]):
+                for m in pat.finditer(text):
+                    rows.append({"post_id": pid, "theme_id": theme.id, "matched_text": m.group(),
+                                 "start": m.start(), "end": m.end(), "strength": "strong"})
+    return pd.DataFrame(rows)
+
+
+def analysis_tables(out):
+    """posts, boards, codebook and tags of a run; codebook/tags/variant filled in when the run has none yet."""
+    posts = load_table("posts", out)
+    if "variant" not in posts.columns:
+        from pipeline.normalise.detect import detect_variant
+
+        posts = posts.assign(variant=[detect_variant(t).variant for t in posts["text_clean"]])
+    try:
+        codebook = load_table("codebook", out)
+    except (KeyError, FileNotFoundError):
+        codebook = codebook_frame(load_codebook())
+    try:
+        tags = load_table("tags", out)
+    except (KeyError, FileNotFoundError):
+        tags = _fallback_tags(posts[posts["kind"] == "response"])
+    return posts, load_table("boards", out), codebook, tags
+
+
+@pytest.fixture(scope="module")
+def tables(processed):
+    return analysis_tables(processed)
+
+
+@pytest.fixture(scope="module")
+def report_file(tables, tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("report") / "index.html"
+    path.write_text(report.build_report(*tables), encoding="utf-8")
+    return path
+
+
+def test_excerpt_marks_evidence_and_escapes():
+    text = "Vi trenger <mer> tid og penger. " + "x " * 200 + "Tid er viktig."
+    out = report.excerpt_html(text, [(17, 20), (21, 23), (17, 20)], context=10)
+    assert "<mark>tid</mark>" in out and "&lt;mer&gt;" in out
+    assert out.count("<mark>") == 2 and "…" in out
+    # Overlapping spans become one mark.
+    assert report.excerpt_html("faste møtepunkt her", [(0, 5), (0, 15)]).count("<mark>") == 1
+
+
+def test_report_is_self_contained(report_file, tables):
+    text = report_file.read_text(encoding="utf-8")
+    assert text.startswith("<!DOCTYPE html>")
+    assert not re.search(r"<(script|link|img|iframe)[^>]+(src|href)=", text), "no external resources"
+    assert not re.search(r"(src|href)=['\"]?(https?:)?//", text)
+    assert "<svg" in text and "<mark>" in text
+    posts, boards, codebook, tags = tables
+    for label in codebook["label"]:
+        assert report._esc(label) in text
+    # Every response with a theme is quoted under that theme.
+    pairs = tags[["post_id", "theme_id"]].drop_duplicates()
+    assert text.count("class='quote'") == len(pairs)
+
+
+def test_report_has_no_raw_names(report_file):
+    """Names in the report are the tables' pseudonyms; the report adds none."""
+    text = report_file.read_text(encoding="utf-8")
+    persons = Path(__file__).parent / "fixtures" / "persons.txt"
+    if persons.exists():
+        names = [n.strip() for n in persons.read_text(encoding="utf-8").splitlines() if len(n.strip()) > 5 and " " in n.strip() and not n.startswith("#")]
+        leaked = [n for n in names if n in text]
+        assert leaked == []
+
+
+def test_write_outputs(processed):
+    written = report.write_outputs(processed)
+    assert written["report"] == processed / "report" / "index.html"
+    assert written["report"].read_text(encoding="utf-8").count("<section") >= 3
+    assert (processed / "exports" / "codebook.qdc").exists()
+    try:
+        load_table("tags", processed)
+    except (KeyError, FileNotFoundError):
+        assert "project_qdpx" not in written
+    else:
+        assert (processed / "exports" / "project.qdpx").exists()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if CHROMIUM is None:
+        pytest.skip("chromium is not installed (apt-get install -y chromium chromium-driver): browser test skipped")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed: browser test skipped")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+def _visible(page, selector: str):
+    return [el for el in page.query_selector_all(selector) if el.is_visible()]
+
+
+def test_report_in_browser(browser, report_file, tables, tmp_path):
+    posts, boards, codebook, tags = tables
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    requests = []
+    page.on("request", lambda r: requests.append(r.url))
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(report_file.as_uri())
+    page.wait_for_load_state("load")
+    page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
+    assert (tmp_path / "report.png").stat().st_size > 10_000
+    assert errors == []
+    assert [u for u in requests if not u.startswith("file:")] == [], "the report must not touch the network"
+
+    n_responses = int((posts["kind"] == "response").sum())
+    assert page.text_content("#status") == f"{n_responses} av {n_responses} svar vises"
+    bars = page.query_selector_all("#theme-chart g.bar")
+    assert len(bars) == len(codebook)
+
+    # Evidence is marked in the visible quotes, and each mark is made of tagged evidence.
+    marks = _visible(page, "blockquote.quote mark")
+    assert marks
+    evidence = {t.lower() for t in tags["matched_text"]}
+    for mark in marks[:50]:
+        text = mark.text_content().lower()
+        assert any(e in text for e in evidence), text
+
+    def state():
+        quotes = _visible(page, "blockquote.quote")
+        counts = {b.get_attribute("data-theme"): int(b.query_selector("text.count").text_content()) for b in bars}
+        return quotes, counts
+
+    all_quotes, all_counts = state()
+    # Filter by variant: only Nynorsk quotes stay, and the chart counts fall.
+    if (posts["variant"] == "nn").any():
+        page.select_option("#filter-variant", "nn")
+        quotes, counts = state()
+        assert quotes and all(q.get_attribute("data-variant") == "nn" for q in quotes)
+        assert sum(counts.values()) < sum(all_counts.values())
+        page.screenshot(path=str(tmp_path / "report-nynorsk.png"))
+        page.select_option("#filter-variant", "")
+    # Filter by board.
+    board = sorted(posts["board_id"].unique())[0]
+    page.select_option("#filter-board", board)
+    quotes, counts = state()
+    assert quotes and all(q.get_attribute("data-board") == board for q in quotes)
+    expected = tags[tags["post_id"].isin(posts.loc[posts["board_id"] == board, "post_id"])].groupby("theme_id")["post_id"].nunique()
+    assert counts == {t: int(expected.get(t, 0)) for t in codebook["theme_id"]}
+    # Filter by dialogue theme on top of it.
+    page.select_option("#filter-dialogue", "1")
+    quotes = _visible(page, "blockquote.quote")
+    assert all(q.get_attribute("data-dialogue") == "1" and q.get_attribute("data-board") == board for q in quotes)
+    # Reset: everything is back; "show all" shows every quote of every theme.
+    page.select_option("#filter-board", "")
+    page.select_option("#filter-dialogue", "")
+    assert len(state()[0]) == len(all_quotes)
+    page.check("#show-all")
+    page.evaluate("document.querySelectorAll('details.theme').forEach(d => d.open = true)")
+    assert len(_visible(page, "blockquote.quote")) == len(tags[["post_id", "theme_id"]].drop_duplicates())
+    page.close()
