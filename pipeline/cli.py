@@ -42,6 +42,8 @@ def all_command(
     strict: bool = typer.Option(False, "--strict", help="Stop before writing anything if any input file cannot be used."),
     private_dir: Path = typer.Option(config.PRIVATE_DIR, "--private-dir", help="Where the pseudonym key is written (git-ignored; never publish it)."),
     backend: str = typer.Option("auto", "--backend", help="Nynorsk->Bokmål backend: apertium, lexicon, or auto (Apertium when installed)."),
+    jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="Boards processed in parallel worker processes; the output is identical for any number."),
+    timings: Path = typer.Option(None, "--timings", help="Write seconds per stage to this JSON file (used by `make bench`)."),
     keep_names: Path = typer.Option(None, "--keep-names", help="Also write an internal copy WITH personal names to this folder (only for those allowed to see names; never inside data/processed)."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log debug detail."),
 ) -> None:
@@ -59,10 +61,11 @@ def all_command(
         if keep_names is not None:
             if keep_names.resolve() == out_dir.resolve() or out_dir.resolve() in keep_names.resolve().parents:
                 raise ValueError("--keep-names must point outside the published output folder")
-            run_all(raw_dir, keep_names, strict=strict, progress=False, keep_names=True, backend=backend)
+            run_all(raw_dir, keep_names, strict=strict, progress=False, keep_names=True, backend=backend, jobs=jobs)
             typer.echo(f"wrote internal copy with names to {keep_names}")
         manifest = run_all(
-            raw_dir, out_dir, strict=strict, progress=sys.stderr.isatty(), private_dir=private_dir, backend=backend
+            raw_dir, out_dir, strict=strict, progress=sys.stderr.isatty(), private_dir=private_dir, backend=backend,
+            jobs=jobs, timings=timings,
         )
     except (BadInputError, FileNotFoundError, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)
@@ -76,20 +79,21 @@ def ingest_command(
     out_dir: Path = OutDir,
     strict: bool = typer.Option(False, "--strict", help="Stop before writing anything if any input file cannot be used."),
     private_dir: Path = typer.Option(config.PRIVATE_DIR, "--private-dir", help="Where the pseudonym key is written (git-ignored)."),
+    jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="Boards processed in parallel (same output for any number)."),
 ) -> None:
     """Parse, clean and pseudonymise the exports: writes boards, posts, repairs and rejects.
 
     Example: python -m pipeline ingest --raw-dir data/raw --out-dir data/processed
     """
-    from pipeline.run import BadInputError, run_ingest, write_manifest
+    from pipeline.run import BadInputError, run_ingest
 
     _setup_logging(False)
     try:
-        run_ingest(raw_dir, out_dir, strict=strict, progress=sys.stderr.isatty(), private_dir=private_dir)
+        manifest = run_ingest(raw_dir, out_dir, strict=strict, progress=sys.stderr.isatty(), private_dir=private_dir, jobs=jobs)
     except (BadInputError, FileNotFoundError, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(code=2) from exc
-    typer.echo(f"wrote {write_manifest(out_dir)}")
+    typer.echo(f"wrote {manifest}")
 
 
 @app.command("normalise")
@@ -101,10 +105,10 @@ def normalise_command(
 
     Example: python -m pipeline normalise --out-dir data/processed --backend lexicon
     """
-    from pipeline.run import run_normalise, write_manifest
+    from pipeline.run import run_normalise
 
     _setup_logging(False)
-    typer.echo(f"wrote {write_manifest(out_dir, run_normalise(out_dir, backend))}")
+    typer.echo(f"wrote {run_normalise(out_dir, backend)}")
 
 
 @app.command("who")
@@ -113,11 +117,10 @@ def who_command(out_dir: Path = OutDir) -> None:
 
     Example: python -m pipeline who --out-dir data/processed
     """
-    from pipeline.run import run_who, write_manifest
+    from pipeline.run import run_who
 
     _setup_logging(False)
-    run_who(out_dir)
-    typer.echo(f"wrote {write_manifest(out_dir)}")
+    typer.echo(f"wrote {run_who(out_dir)}")
 
 
 @app.command("clean")

@@ -329,3 +329,47 @@ def write_key(pseudonymiser: Pseudonymiser, private_dir: Path) -> Path:
         writer.writerows(pseudonymiser.key_rows())
     tmp.replace(path)
     return path
+
+
+PSEUDONYM_IN_TEXT = re.compile(r"\[Person (\d+)\]")
+PSEUDONYM_FIELD = re.compile(r"^Person (\d+)$")
+PSEUDONYM_SLUG = re.compile(r"(?<![\w])person-(\d+)(?![\w])")  # in ids built from labels: "2025-05-05-person-3"
+
+
+def renumber_text(text: str, mapping: dict[int, int]) -> tuple[str, list[tuple[int, int]]]:
+    """Replace ``[Person k]`` by ``[Person mapping[k]]``.
+
+    Returns the new text and the shifts: (old position after which the
+    shift applies, cumulative change in length), for :func:`shift_offset`.
+    """
+    out, shifts, pos, delta = [], [], 0, 0
+    for m in PSEUDONYM_IN_TEXT.finditer(text):
+        new = f"[Person {mapping.get(int(m.group(1)), int(m.group(1)))}]"
+        out.append(text[pos:m.start()])
+        out.append(new)
+        pos = m.end()
+        delta += len(new) - (m.end() - m.start())
+        shifts.append((m.end(), delta))
+    out.append(text[pos:])
+    return "".join(out), shifts
+
+
+def shift_offset(offset: int, shifts: list[tuple[int, int]]) -> int:
+    """An offset into the old text as an offset into the renumbered text."""
+    delta = 0
+    for end, cumulative in shifts:
+        if end > offset:
+            break
+        delta = cumulative
+    return offset + delta
+
+
+def renumber_field(value, mapping: dict[int, int]):
+    """A string field with its pseudonyms renumbered: "Person k" as a whole field, "[Person k]" inside, "person-k" in ids."""
+    if not isinstance(value, str) or "erson" not in value:
+        return value
+    whole = PSEUDONYM_FIELD.match(value)
+    if whole:
+        return f"Person {mapping.get(int(whole.group(1)), int(whole.group(1)))}"
+    value = PSEUDONYM_SLUG.sub(lambda m: f"person-{mapping.get(int(m.group(1)), int(m.group(1)))}", value)
+    return renumber_text(value, mapping)[0]

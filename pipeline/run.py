@@ -1,33 +1,54 @@
 """Run the stages over a folder of exports: the thin I/O layer around the pure stage functions.
 
 ``run_all`` reads every ``*.txt`` export in ``raw_dir`` (sorted by name, so
-results do not depend on the file system's order), parses and cleans each
-board, and writes the tables and ``MANIFEST.json`` into ``out_dir``. Files
-that cannot be used go to the ``rejects`` table with the reason; with
-``strict`` the run stops before writing anything and names every bad file.
+results do not depend on the file system's order) and streams them board by
+board: each board is parsed, cleaned, pseudonymised, normalised and coded on
+its own (in ``--jobs`` worker processes when asked), and only its finished
+rows are kept. People are numbered per board in the worker and renumbered
+here in board order, so the pseudonyms are the same whatever the number of
+jobs. Files that cannot be used go to the ``rejects`` table with the reason;
+with ``strict`` the run stops before writing anything and names every bad
+file. Tables are written at the end, each atomically.
 """
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
+import time
+from collections import defaultdict
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pandas as pd
+import pyarrow as pa
 from tqdm import tqdm
 
 import pipeline
-import pandas as pd
-
 from pipeline import config, io, schema, stages, tables
 from pipeline.clean import clean, clean_title
-from pipeline.lexicon import load_lexicon
 from pipeline.ingest import ExportError, decode_export, parse_board
 from pipeline.ingest.common import is_artifact
+from pipeline.lexicon import load_lexicon
 from pipeline.model import Board
+from pipeline.privacy import (
+    Pseudonymiser,
+    pseudonymise_signature,
+    pseudonymise_text,
+    renumber_field,
+    renumber_text,
+    shift_offset,
+    write_key,
+)
 from pipeline.report import write_outputs
-from pipeline.privacy import Pseudonymiser, pseudonymise_signature, pseudonymise_text, write_key
 
 log = logging.getLogger("pipeline")
+
+# The stages after ingest, in order, and the tables each adds to a board's rows.
+LATER_STAGES = {"normalise": (), "who": ("groups", "participants", "places")}
+INGEST_TABLES = ("boards", "posts", "repairs")
 
 
 class BadInputError(RuntimeError):
@@ -35,11 +56,25 @@ class BadInputError(RuntimeError):
 
 
 @dataclass
-class IngestResult:
-    boards: list[tables.BoardRows] = field(default_factory=list)
-    rejects: list[dict] = field(default_factory=list)
-    pseudonymiser: Pseudonymiser | None = None
-    truncated: list[str] = field(default_factory=list)
+class BoardResult:
+    """What one board contributes: its rows per table, or why it was rejected."""
+
+    source_file: str
+    frames: dict[str, pd.DataFrame] = field(default_factory=dict)
+    persons: list[str] = field(default_factory=list)
+    reject: str | None = None
+    truncated: bool = False
+    seconds: dict[str, float] = field(default_factory=dict)
+    versions: dict = field(default_factory=dict)
+
+
+@contextmanager
+def _timed(seconds: dict[str, float], stage: str):
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        seconds[stage] = seconds.get(stage, 0.0) + time.perf_counter() - start
 
 
 def list_exports(raw_dir: Path) -> list[Path]:
@@ -87,61 +122,186 @@ def protect_board(board: Board, cleaned: dict, pseudonymiser: Pseudonymiser) -> 
         title = pseudonymise_text(title, pseudonymiser)
         text = pseudonymise_text(text, pseudonymiser)
         post.group_label = pseudonymise_text(post.group_label, pseudonymiser)
+        for row in rows:
+            row["before"], row["after"] = pseudonymiser.scrub(row["before"]), pseudonymiser.scrub(row["after"])
         cleaned[post.ordinal] = (text, title, rows)
 
 
-def ingest(raw_dir: Path, progress: bool = True, keep_names: bool = False) -> IngestResult:
-    """Parse and clean every export in ``raw_dir``; unusable files become rejects.
+def process_board(
+    path: Path, sha256: str, keep_names: bool = False, backend: str = "auto", later: tuple[str, ...] = tuple(LATER_STAGES)
+) -> BoardResult:
+    """Every stage for one export, from its bytes to its rows in each table.
+
+    Runs in a worker process when ``--jobs`` > 1; word lists, Apertium and
+    the language model are loaded once per process by the modules that own
+    them. People are numbered from 1 on this board; ``run_all`` renumbers.
+    ``later`` names the stages to run after ingest (parse, clean, privacy).
+    """
+    result = BoardResult(source_file=path.name)
+    seconds = result.seconds
+    with _timed(seconds, "parse"):
+        try:
+            text = decode_export(path.read_bytes(), path.name)
+            board = parse_board(text, source_file=path.name, sha256=sha256)
+        except ExportError as exc:
+            result.reject = str(exc).removeprefix(f"{path.name}: ")
+            return result
+    result.truncated = board.truncated
+    with _timed(seconds, "clean"):
+        cleaned = clean_board(board)
+    with _timed(seconds, "privacy"):
+        pseudonymiser = None if keep_names else Pseudonymiser()
+        if pseudonymiser is not None:
+            protect_board(board, cleaned, pseudonymiser)
+            result.persons = [row["name"] for row in pseudonymiser.key_rows()]
+    rows = tables.board_rows(board, len(text.splitlines()), cleaned)
+    frames = {name: tables.frame(name, getattr(rows, name)) for name in ("boards", "posts", "repairs")}
+    if "normalise" in later:
+        with _timed(seconds, "normalise"):
+            frames["posts"], result.versions["normalise_backend"] = stages.normalise(frames["posts"], backend=backend)
+    if "who" in later:
+        with _timed(seconds, "who"):
+            frames["posts"], found = stages.who(frames["posts"], frames["boards"])
+            frames.update(found)
+    result.frames = frames
+    log.info("%s: %s layout, %d posts", path.name, board.layout, len(board.posts))
+    return result
+
+
+def renumber_board(frames: dict[str, pd.DataFrame], mapping: dict[int, int]) -> dict[str, pd.DataFrame]:
+    """A board's rows with its people renumbered from board order to run order.
+
+    Every string column is renumbered; offsets into ``posts.text_clean``
+    (declared in the schema) move with the text, so evidence stays exact.
+    """
+    if all(k == v for k, v in mapping.items()):
+        return frames
+    posts = frames["posts"]
+    shifts = {}
+    new_texts = []
+    for post_id, text in zip(posts["post_id"], posts["text_clean"]):
+        new_text, shift = renumber_text(text, mapping)
+        shifts[post_id] = shift
+        new_texts.append(new_text)
+    out = {}
+    for name, frame in frames.items():
+        frame = frame.copy()
+        table = schema.get(name)
+        for column in table.columns:
+            if column.name == "text_clean" and name == "posts":
+                frame[column.name] = new_texts
+            elif pa.types.is_string(column.type):
+                frame[column.name] = [renumber_field(v, mapping) for v in frame[column.name]]
+        for column in table.offset_columns:
+            frame[column] = [
+                None if pd.isna(offset) else shift_offset(int(offset), shifts.get(post_id, []))
+                for offset, post_id in zip(frame[column], frame["post_id"])
+            ]
+        out[name] = frame
+    return out
+
+
+def _board_results(tasks: list[tuple[Path, str]], jobs: int, keep_names: bool, backend: str, later: tuple, progress: bool):
+    """Results of every board in input order, computed inline or in ``jobs`` worker processes."""
+    bar = tqdm(total=len(tasks), desc="boards", unit="board", disable=not progress)
+    if jobs <= 1:
+        for path, sha in tasks:
+            yield process_board(path, sha, keep_names, backend, later)
+            bar.update()
+    else:
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            futures = [pool.submit(process_board, path, sha, keep_names, backend, later) for path, sha in tasks]
+            for future in futures:
+                yield future.result()
+                bar.update()
+    bar.close()
+
+
+@dataclass
+class RunResult:
+    frames: dict[str, pd.DataFrame]
+    pseudonymiser: Pseudonymiser | None
+    rejects: list[dict]
+    truncated: list[str]
+    seconds: dict[str, float]
+    versions: dict
+
+
+def process_all(
+    raw_dir: Path,
+    jobs: int = 1,
+    keep_names: bool = False,
+    backend: str = "auto",
+    progress: bool = True,
+    later: tuple[str, ...] = tuple(LATER_STAGES),
+) -> RunResult:
+    """Every stage over every export in ``raw_dir``, streamed board by board; nothing is written.
 
     A file whose bytes, or whose text after decoding and normalising line
     endings and spaces, equal those of an earlier file (in name order) is a
-    duplicate of it. A truncated export keeps every post up to the cut and
-    is flagged in ``boards.truncated``.
+    duplicate of it and is rejected. A truncated export keeps every post up
+    to the cut and is flagged in ``boards.truncated``.
     """
-    result = IngestResult(pseudonymiser=None if keep_names else Pseudonymiser())
+    rejects: list[dict] = []
     seen: dict[str, str] = {}
-    paths = list_exports(raw_dir)
-    for path in tqdm(paths, desc="ingest", unit="board", disable=not progress):
+    tasks: list[tuple[Path, str]] = []
+    for path in list_exports(raw_dir):
         raw = path.read_bytes()
         digest = hashlib.sha256(raw).hexdigest()
         try:
             if digest in seen:
                 raise ExportError(f"{path.name}: duplicate of {seen[digest]} (identical bytes); remove one of them")
-            text = decode_export(raw, path.name)
-            text_digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+            text_digest = hashlib.sha256(decode_export(raw, path.name).encode("utf-8")).hexdigest()
             if text_digest in seen:
-                raise ExportError(f"{path.name}: duplicate of {seen[text_digest]} (same text in another encoding or line-ending style); remove one of them")
-            board = parse_board(text, source_file=path.name, sha256=digest)
+                raise ExportError(
+                    f"{path.name}: duplicate of {seen[text_digest]} (same text in another encoding or "
+                    "line-ending style); remove one of them"
+                )
         except ExportError as exc:
             log.warning("rejected %s", exc)
-            result.rejects.append({"source_file": path.name, "reason": str(exc).removeprefix(f"{path.name}: ")})
+            rejects.append({"source_file": path.name, "reason": str(exc).removeprefix(f"{path.name}: ")})
             continue
         seen[digest] = seen[text_digest] = path.name
-        if board.truncated:
-            log.warning("%s looks truncated: it ends without the export's end marker or mid-line; posts up to the cut are kept", path.name)
-            result.truncated.append(path.name)
-        n_lines = len(text.splitlines())
-        cleaned = clean_board(board)
-        if result.pseudonymiser is not None:
-            protect_board(board, cleaned, result.pseudonymiser)
-        result.boards.append(tables.board_rows(board, n_lines, cleaned))
-        log.info("%s: %s layout, %d posts", path.name, board.layout, len(board.posts))
-    if result.pseudonymiser is not None:
-        for rows in result.boards:
-            for repair in rows.repairs:
-                repair["before"] = result.pseudonymiser.scrub(repair["before"])
-                repair["after"] = result.pseudonymiser.scrub(repair["after"])
-    return result
+        tasks.append((path, digest))
+
+    pseudonymiser = None if keep_names else Pseudonymiser()
+    collected: dict[str, list[pd.DataFrame]] = defaultdict(list)
+    seconds: dict[str, float] = defaultdict(float)
+    versions: dict = {}
+    truncated: list[str] = []
+    for result in _board_results(tasks, jobs, keep_names, backend, later, progress):
+        for stage, spent in result.seconds.items():
+            seconds[stage] += spent
+        if result.reject is not None:
+            log.warning("rejected %s: %s", result.source_file, result.reject)
+            rejects.append({"source_file": result.source_file, "reason": result.reject})
+            continue
+        if result.truncated:
+            log.warning("%s looks truncated (no end marker, or it stops mid-line); posts up to the cut are kept", result.source_file)
+            truncated.append(result.source_file)
+        frames = result.frames
+        if pseudonymiser is not None:
+            mapping = {k: pseudonymiser.number(name) for k, name in enumerate(result.persons, 1)}
+            frames = renumber_board(frames, mapping)
+        for name, frame in frames.items():
+            collected[name].append(frame)
+        versions.update(result.versions)
+
+    names = INGEST_TABLES + tuple(t for stage in later for t in LATER_STAGES[stage])
+    frames = {name: _concat(name, collected.get(name, [])) for name in names}
+    frames["rejects"] = tables.frame("rejects", rejects)
+    if pseudonymiser is not None:
+        # A name first seen on a later board can stand in an earlier board's repair tokens.
+        for column in ("before", "after"):
+            frames["repairs"][column] = [pseudonymiser.scrub(v) for v in frames["repairs"][column]]
+    return RunResult(frames, pseudonymiser, rejects, truncated, dict(seconds), versions)
 
 
-def ingest_frames(result: IngestResult) -> dict[str, pd.DataFrame]:
-    """The boards, posts, repairs and rejects tables of an ingest result."""
-    frames = {
-        name: tables.frame(name, [row for board in result.boards for row in getattr(board, name)])
-        for name in ("boards", "posts", "repairs")
-    }
-    frames["rejects"] = tables.frame("rejects", result.rejects)
-    return frames
+def _concat(name: str, parts: list[pd.DataFrame]) -> pd.DataFrame:
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return tables.frame(name, [])
+    return pd.concat(parts, ignore_index=True)[schema.get(name).column_names]
 
 
 def write_frames(frames: dict[str, pd.DataFrame], out_dir: Path) -> None:
@@ -156,8 +316,9 @@ def write_manifest(out_dir: Path, versions: dict | None = None, reset: bool = Fa
     Records the pipeline version, the inputs (file name and SHA-256, from
     the boards table), and per table its row count and content hash; the
     ``versions`` of resources a stage used (codebook, model, backend) are
-    merged into those already recorded (replaced with ``reset``). No timestamps or absolute paths, so
-    the same inputs give the same manifest on any machine.
+    merged into those already recorded (replaced with ``reset``). No
+    timestamps or absolute paths, so the same inputs give the same manifest
+    on any machine.
     """
     path = config.manifest_path(out_dir)
     previous = io.read_json(path) if path.exists() and not reset else {}
@@ -180,7 +341,7 @@ def write_manifest(out_dir: Path, versions: dict | None = None, reset: bool = Fa
     return path
 
 
-def check_inputs(result: IngestResult, strict: bool, raw_dir: Path) -> None:
+def _check(result: RunResult, strict: bool, raw_dir: Path) -> None:
     """In strict mode, stop (before anything is written) when any file was unusable or truncated."""
     problems = [f"  {r['source_file']}: {r['reason']}" for r in result.rejects]
     problems += [f"  {name}: truncated export (posts up to the cut would be kept)" for name in result.truncated]
@@ -189,49 +350,43 @@ def check_inputs(result: IngestResult, strict: bool, raw_dir: Path) -> None:
             f"{len(problems)} input file(s) cannot be used as they are; nothing was written "
             "(run without --strict to process the rest):\n" + "\n".join(problems)
         )
-    if not result.boards:
+    if not len(result.frames["boards"]):
         log.warning("no usable export in %s", raw_dir)
 
 
-def _ingest_checked(raw_dir: Path, out_dir: Path, strict: bool, progress: bool, keep_names: bool) -> IngestResult:
-    raw_dir, out_dir = Path(raw_dir), Path(out_dir)
-    if raw_dir.resolve() == out_dir.resolve():
-        raise ValueError("--out-dir must differ from --raw-dir: raw data is read-only")
-    result = ingest(raw_dir, progress=progress, keep_names=keep_names)
-    check_inputs(result, strict, raw_dir)
-    return result
-
-
-def _write_key(result: IngestResult, private_dir: Path | None) -> None:
-    if private_dir is not None and result.pseudonymiser is not None:
-        key = write_key(result.pseudonymiser, Path(private_dir))
-        log.info("pseudonym key (private, never publish): %s", key)
-
-
 def run_ingest(
-    raw_dir: Path,
-    out_dir: Path,
-    strict: bool = False,
-    progress: bool = True,
-    private_dir: Path | None = None,
-) -> None:
+    raw_dir: Path, out_dir: Path, strict: bool = False, progress: bool = True, private_dir: Path | None = None, jobs: int = 1
+) -> Path:
     """Stage ingest on its own: parse, clean and pseudonymise; write boards, posts, repairs, rejects."""
-    result = _ingest_checked(raw_dir, out_dir, strict, progress, keep_names=False)
-    write_frames(ingest_frames(result), Path(out_dir))
-    _write_key(result, private_dir)
+    result = process_all(raw_dir, jobs=jobs, progress=progress, later=())
+    _check(result, strict, Path(raw_dir))
+    write_frames(result.frames, Path(out_dir))
+    if private_dir is not None and result.pseudonymiser is not None:
+        write_key(result.pseudonymiser, Path(private_dir))
+    return write_manifest(out_dir, reset=True)
 
 
-def run_normalise(out_dir: Path, backend: str = "auto") -> dict:
-    """Stage normalise on its own: fill posts' variant columns and text_nb; returns the manifest versions."""
-    posts, info = stages.normalise(io.read_table("posts", out_dir), backend=backend)
-    io.write_table("posts", posts, out_dir)
-    return {"normalise_backend": info}
+def run_normalise(out_dir: Path, backend: str = "auto") -> Path:
+    """Stage normalise on its own, over the posts table: variant columns and text_nb."""
+    posts = io.read_table("posts", out_dir)
+    parts, versions = [], {}
+    for _, board_posts in posts.groupby("board_id", sort=True):
+        part, versions["normalise_backend"] = stages.normalise(board_posts, backend=backend)
+        parts.append(part)
+    io.write_table("posts", pd.concat(parts).sort_values(["board_id", "ordinal"]), out_dir)
+    return write_manifest(out_dir, versions)
 
 
-def run_who(out_dir: Path) -> None:
-    """Stage who on its own: groups, participants, places and posts.group_id."""
-    posts, found = stages.who(io.read_table("posts", out_dir), io.read_table("boards", out_dir))
-    write_frames({"posts": posts, **found}, Path(out_dir))
+def run_who(out_dir: Path) -> Path:
+    """Stage who on its own, over the posts and boards tables: groups, participants, places, posts.group_id."""
+    posts, boards = io.read_table("posts", out_dir), io.read_table("boards", out_dir)
+    collected: dict[str, list[pd.DataFrame]] = defaultdict(list)
+    for board_id, board_posts in posts.groupby("board_id", sort=True):
+        part, found = stages.who(board_posts, boards[boards["board_id"] == board_id])
+        for name, frame in {"posts": part, **found}.items():
+            collected[name].append(frame)
+    write_frames({name: _concat(name, parts) for name, parts in collected.items()}, Path(out_dir))
+    return write_manifest(out_dir)
 
 
 def run_all(
@@ -242,22 +397,36 @@ def run_all(
     private_dir: Path | None = None,
     keep_names: bool = False,
     backend: str = "auto",
+    jobs: int = 1,
+    timings: Path | None = None,
 ) -> Path:
-    """The whole pipeline: every export in ``raw_dir`` -> tables and manifest in ``out_dir``.
+    """The whole pipeline: every export in ``raw_dir`` -> tables, report, exports and manifest in ``out_dir``.
 
     Personal names are replaced by pseudonyms before any later stage; the
     key goes to ``private_dir`` (not written when None). ``keep_names``
     skips pseudonymisation: only for internal copies outside the published
     folder. With ``strict``, any unusable or truncated file stops the run
-    before anything is written. Tables are written together at the end.
+    before anything is written. ``jobs`` > 1 processes boards in parallel
+    with identical output. ``timings`` receives seconds per stage (JSON).
     """
-    result = _ingest_checked(raw_dir, out_dir, strict, progress, keep_names)
-    frames = ingest_frames(result)
-    versions: dict = {}
-    frames["posts"], versions["normalise_backend"] = stages.normalise(frames["posts"], backend=backend)
-    frames["posts"], found = stages.who(frames["posts"], frames["boards"])
-    frames.update(found)
-    write_frames(frames, Path(out_dir))
-    _write_key(result, private_dir)
-    write_outputs(Path(out_dir))
-    return write_manifest(out_dir, versions, reset=True)
+    raw_dir, out_dir = Path(raw_dir), Path(out_dir)
+    if raw_dir.resolve() == out_dir.resolve():
+        raise ValueError("--out-dir must differ from --raw-dir: raw data is read-only")
+    start = time.perf_counter()
+    result = process_all(raw_dir, jobs=jobs, keep_names=keep_names, backend=backend, progress=progress)
+    _check(result, strict, raw_dir)
+    seconds = {f"{stage} (cpu, all boards)": spent for stage, spent in result.seconds.items()}
+    with _timed(seconds, "write tables"):
+        write_frames(result.frames, out_dir)
+        if private_dir is not None and result.pseudonymiser is not None:
+            key = write_key(result.pseudonymiser, Path(private_dir))
+            log.info("pseudonym key (private, never publish): %s", key)
+    with _timed(seconds, "report and exports"):
+        write_outputs(out_dir)
+    manifest = write_manifest(out_dir, result.versions, reset=True)
+    seconds["wall"] = time.perf_counter() - start
+    if timings is not None:
+        Path(timings).write_text(
+            json.dumps({k: {"seconds": round(v, 3)} for k, v in seconds.items()}, indent=2) + "\n", encoding="utf-8"
+        )
+    return manifest

@@ -20,6 +20,8 @@ class Column:
     description: str
     nullable: bool = True
     allowed: tuple[str, ...] | None = None
+    # True for character offsets into posts.text_clean (kept exact when pseudonyms are renumbered).
+    offset: bool = False
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,10 @@ class Table:
         return pa.schema(
             [pa.field(c.name, c.type, nullable=c.nullable) for c in self.columns]
         )
+
+    @property
+    def offset_columns(self) -> list[str]:
+        return [c.name for c in self.columns if c.offset]
 
     @property
     def column_names(self) -> list[str]:
@@ -190,8 +196,8 @@ PARTICIPANTS = Table(
         Column("source", pa.string(), "Where the entry was read: the post text, its title, its group label, or the author line.", False, PLACE_SOURCES),
         Column("pattern", pa.string(), "The rule that found it: name-role, name-org, v/, and, name-in-org, name-ref, greeting, group-list, speaker, member-run, list, title, author.", False),
         Column("person", pa.string(), "The person: a pseudonym ('Person N') in every published table; the extractor yields the raw name and the privacy layer replaces it before writing. Null for place/organisation entries."),
-        Column("person_start", pa.int32(), "Start offset of the name in posts.text_clean (of the text before pseudonymisation); null unless source is text."),
-        Column("person_end", pa.int32(), "End offset (exclusive) of the name in posts.text_clean; null unless source is text."),
+        Column("person_start", pa.int32(), "Start offset of the (pseudonymised) name in posts.text_clean; null unless source is text.", offset=True),
+        Column("person_end", pa.int32(), "End offset (exclusive) of the name in posts.text_clean; null unless source is text.", offset=True),
         Column("role", pa.string(), "Role, normalised: rektor, kultursjef, kommunalsjef, rådgiver, inspektør, lærer, kulturskoleleder, referent, skriver (author of the post), or the role word as written."),
         Column("role_raw", pa.string(), "Role as written ('konst. rektor', 'kommunalsjef kultur', 'ref')."),
         Column("organisation", pa.string(), "Organisation written with the entry ('Kulturskolerådet', 'Time kulturskule', 'NTNU')."),
@@ -211,8 +217,8 @@ PLACES = Table(
         Column("source", pa.string(), "Where the mention stands.", False, PLACE_SOURCES),
         Column("seq", pa.int32(), "Order of the mention within its source.", False),
         Column("mention", pa.string(), "The mention as written ('Førde', 'østre Toten', 'Osterøys', 'AskØy').", False),
-        Column("start", pa.int32(), "Start offset in posts.text_clean; null when the mention is in the title, label or author line."),
-        Column("end", pa.int32(), "End offset (exclusive) in posts.text_clean; null outside the text."),
+        Column("start", pa.int32(), "Start offset in posts.text_clean; null when the mention is in the title, label or author line.", offset=True),
+        Column("end", pa.int32(), "End offset (exclusive) in posts.text_clean; null outside the text.", offset=True),
         Column("kommunenummer", pa.string(), "Municipality number (2024, via seeds/kommuner-2024.csv and seeds/kommune_aliases.csv); null when the name is ambiguous (Våler) and no county nearby decides."),
         Column("kommunenavn", pa.string(), "Official name (2024), with parallel Sámi/Kven forms as listed ('Trondheim - Tråante'); the written name when ambiguous.", False),
         Column("fylkesnavn", pa.string(), "County (2024); null when unresolved."),
@@ -270,8 +276,8 @@ SEGMENTS = Table(
         Column("question_no", pa.int32(), "Number of the question the segment answers ('2.', 'Spørsmål 2', first number of '1./2./3.'); null when none."),
         Column("question_note", pa.string(), "Range when a group answered several questions at once ('1-3'); null otherwise."),
         Column("question_text", pa.string(), "The prompt's question with that number (prompt posts of the same board and dialogue theme); null when the board has no prompt."),
-        Column("start", pa.int32(), "Start offset in posts.text_clean.", False),
-        Column("end", pa.int32(), "End offset (exclusive) in posts.text_clean.", False),
+        Column("start", pa.int32(), "Start offset in posts.text_clean.", False, offset=True),
+        Column("end", pa.int32(), "End offset (exclusive) in posts.text_clean.", False, offset=True),
         Column("text", pa.string(), "posts.text_clean[start:end].", False),
     ),
 )
@@ -288,8 +294,8 @@ TAGS = Table(
         Column("pattern", pa.string(), "The rule's term as written in the codebook ('*midler', 'sette av tid').", False),
         Column("strength", pa.string(), "strong (one hit suffices), weak (needs min_weak different words) or answers_to (the post answers a question on the theme).", False, TAG_STRENGTHS),
         Column("matched_text", pa.string(), "The words matched, exactly posts.text_clean[start:end].", False),
-        Column("start", pa.int32(), "Start offset in posts.text_clean.", False),
-        Column("end", pa.int32(), "End offset (exclusive) in posts.text_clean.", False),
+        Column("start", pa.int32(), "Start offset in posts.text_clean.", False, offset=True),
+        Column("end", pa.int32(), "End offset (exclusive) in posts.text_clean.", False, offset=True),
     ),
 )
 

@@ -82,3 +82,11 @@ def test_writer_refuses_a_duplicate_primary_key(tmp_path):
     with pytest.raises(io.SchemaError, match="primary key"):
         io.write_table("rejects", rows, tmp_path)
     assert not list(tmp_path.iterdir()), "nothing may be left behind"
+
+
+def test_parallel_jobs_give_byte_identical_tables(processed, tmp_path):
+    run_all(config.RAW_DIR, tmp_path, progress=False, jobs=2)
+    for name in schema.TABLES:
+        path = config.table_path(name, processed)
+        if path.exists():
+            assert config.table_path(name, tmp_path).read_bytes() == path.read_bytes(), name

@@ -1,0 +1,150 @@
+"""Benchmark: the pipeline on synthetic corpora 10x and 100x the size of the seed boards.
+
+Each corpus is built from the exports in data/raw: copy k of a board has
+every line altered (filler words inserted at copy-specific positions, author
+signatures and titles numbered), so nothing can be cached or deduplicated
+while the structure of the layouts stays intact. For each corpus the script
+runs the whole pipeline in a subprocess (``--jobs``), samples the memory of
+its process tree, reads the per-stage timings the pipeline logs, and runs
+the project's language model alone over the same text on one core: the
+floor of this design.
+
+Usage: python bench/bench.py [--factors 10 100] [--jobs 2] [--out bench/results.json]
+Never part of the test suite; `make bench` runs it.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from pipeline import config  # noqa: E402
+
+FILLERS = ("også", "gjerne", "kanskje", "faktisk", "nok", "jo", "vel", "altså")
+HEADER = re.compile(r"^(\s*)(.*?)(\s+\d{1,2}/\d{1,2}/\d{2,4}.*|\s+\d{1,2}\. [A-ZÆØÅa-zæøå]+ \d{4},.*)$")
+MARKER = re.compile(r"^\s*(※+|\d+ \d+|https?://\S+)\s*$")
+
+
+def alter_line(line: str, copy: int, number: int) -> str:
+    """The line of copy ``copy``: signatures numbered, other text given copy-specific filler words."""
+    if not line.strip() or MARKER.match(line):
+        return line
+    header = HEADER.match(line)
+    if header and header.group(2):
+        return f"{header.group(1)}{header.group(2)} {copy}{header.group(3)}"
+    words = line.split(" ")
+    picks = (copy % 8, (copy // 8) % 8, (copy // 64 + number) % 8)
+    for slot, pick in zip((1, len(words) // 2, len(words) - 1), picks):
+        if 0 < slot < len(words) and words[slot - 1] and words[slot - 1][-1:].isalpha():
+            words.insert(slot, FILLERS[pick])
+    return " ".join(words)
+
+
+def build_corpus(factor: int, raw_dir: Path, target: Path) -> int:
+    """Write ``factor`` altered copies of every export; returns the number of words."""
+    target.mkdir(parents=True, exist_ok=True)
+    words = 0
+    for path in sorted(raw_dir.glob("*.txt")):
+        lines = path.read_text(encoding="utf-8").split("\n")
+        for copy in range(factor):
+            text = "\n".join(alter_line(line, copy, n) for n, line in enumerate(lines))
+            (target / f"{path.stem}-copy{copy:03d}.txt").write_text(text, encoding="utf-8")
+            words += len(text.split())
+    return words
+
+
+def run_pipeline(raw: Path, out: Path, jobs: int) -> dict:
+    """Run `python -m pipeline all` in a subprocess; wall time, peak memory of its process tree, stage timings."""
+    env = {**os.environ, "PYTHONHASHSEED": "0"}
+    cmd = [sys.executable, "-m", "pipeline", "all", "--raw-dir", str(raw), "--out-dir", str(out),
+           "--private-dir", str(out.parent / "private"), "--jobs", str(jobs), "--timings", str(out.parent / "timings.json")]
+    start = time.perf_counter()
+    proc = psutil.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    peak = 0
+    stop = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not stop.is_set():
+            try:
+                tree = [proc] + proc.children(recursive=True)
+                peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
+            except psutil.Error:
+                pass
+            time.sleep(0.1)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    _, stderr = proc.communicate()
+    stop.set()
+    sampler.join()
+    wall = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise RuntimeError(f"pipeline failed ({proc.returncode}):\n{stderr.decode()[-3000:]}")
+    timings = json.loads((out.parent / "timings.json").read_text(encoding="utf-8"))
+    return {"wall_seconds": round(wall, 2), "peak_memory_mb": round(peak / 2**20, 1), "stages": timings}
+
+
+def model_floor(out: Path) -> dict:
+    """The project's language model alone over the same (cleaned) text, one core."""
+    import pandas as pd
+
+    from pipeline import io, nlp as nlp_module
+
+    texts = io.read_table("posts", out)["text_clean"].fillna("").tolist()
+    nlp = nlp_module.load()
+    words = sum(len(t.split()) for t in texts)
+    start = time.perf_counter()
+    for _ in nlp.pipe(texts, batch_size=64):
+        pass
+    seconds = time.perf_counter() - start
+    del pd
+    return {"seconds": round(seconds, 2), "words": words, "words_per_second": round(words / seconds)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--factors", type=int, nargs="+", default=[10, 100])
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results.json")
+    args = parser.parse_args()
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    results = {"jobs": args.jobs, "cpu_count": os.cpu_count(), "corpora": {}}
+    for factor in args.factors:
+        with tempfile.TemporaryDirectory(prefix=f"bench{factor}x-") as tmp:
+            raw, out = Path(tmp) / "raw", Path(tmp) / "out"
+            words = build_corpus(factor, config.RAW_DIR, raw)
+            print(f"{factor}x: {words} words in {len(list(raw.iterdir()))} boards", flush=True)
+            run = run_pipeline(raw, out, args.jobs)
+            floor = model_floor(out)
+            run["words"] = words
+            run["words_per_second"] = round(words / run["wall_seconds"])
+            for stage in run["stages"].values():
+                if stage.get("seconds"):
+                    stage["words_per_second"] = round(words / stage["seconds"])
+            run["model_alone_one_core"] = floor
+            run["within_model_floor"] = run["wall_seconds"] <= floor["seconds"]
+            results["corpora"][f"{factor}x"] = run
+            print(json.dumps(run, indent=2), flush=True)
+    if "10x" in results["corpora"] and "100x" in results["corpora"]:
+        ratio = results["corpora"]["100x"]["wall_seconds"] / results["corpora"]["10x"]["wall_seconds"]
+        results["scaling_100x_over_10x"] = round(ratio, 2)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
