@@ -123,6 +123,20 @@ def who_command(out_dir: Path = OutDir) -> None:
     typer.echo(f"wrote {run_who(out_dir)}")
 
 
+@app.command("tag")
+def tag_command(out_dir: Path = OutDir) -> None:
+    """Code the response posts against seeds/codebook.yaml: writes codebook, segments, tags, theme_matrix.
+
+    Run it after editing the codebook: it re-codes without re-parsing.
+
+    Example: python -m pipeline tag --out-dir data/processed
+    """
+    from pipeline.run import run_tag
+
+    _setup_logging(False)
+    typer.echo(f"wrote {run_tag(out_dir)}")
+
+
 @app.command("clean")
 def clean_command(
     export: Path = typer.Argument(..., help="One export file (.txt) to restore.", exists=True, dir_okay=False),
@@ -157,3 +171,12 @@ def docs_command(
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(data_dictionary_markdown(), encoding="utf-8")
     typer.echo(f"wrote {out}")
+
+
+def _register_evaluate() -> None:
+    from pipeline.evaluate import evaluate_command
+
+    app.command("evaluate")(evaluate_command)
+
+
+_register_evaluate()

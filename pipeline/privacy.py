@@ -373,3 +373,18 @@ def renumber_field(value, mapping: dict[int, int]):
         return f"Person {mapping.get(int(whole.group(1)), int(whole.group(1)))}"
     value = PSEUDONYM_SLUG.sub(lambda m: f"person-{mapping.get(int(m.group(1)), int(m.group(1)))}", value)
     return renumber_text(value, mapping)[0]
+
+
+def redact(text: str | None) -> str | None:
+    """``text`` with every person replaced by ``[navn]`` and e-mail addresses by ``[e-post]`` (no key kept).
+
+    For display strings from outside the pipeline (e.g. the anchors of a hand
+    coding file) that must not carry names into published reports.
+    """
+    if not isinstance(text, str):
+        return text
+    out, pos = [], 0
+    for span in find_persons(text):
+        out += [text[pos:span.start], "[navn]"]
+        pos = span.end
+    return EMAIL.sub(EMAIL_PLACEHOLDER, "".join(out) + text[pos:])

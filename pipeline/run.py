@@ -43,11 +43,16 @@ from pipeline.privacy import (
     write_key,
 )
 from pipeline.report import write_outputs
+from pipeline.tag import codebook_frame, get_tagger, tag_tables, tagger_versions
 
 log = logging.getLogger("pipeline")
 
 # The stages after ingest, in order, and the tables each adds to a board's rows.
-LATER_STAGES = {"normalise": (), "who": ("groups", "participants", "places")}
+LATER_STAGES = {
+    "normalise": (),
+    "who": ("groups", "participants", "places"),
+    "tag": ("segments", "tags", "theme_matrix"),
+}
 INGEST_TABLES = ("boards", "posts", "repairs")
 
 
@@ -163,6 +168,12 @@ def process_board(
         with _timed(seconds, "who"):
             frames["posts"], found = stages.who(frames["posts"], frames["boards"])
             frames.update(found)
+    if "tag" in later:
+        with _timed(seconds, "tag"):
+            tagger = get_tagger()
+            coded = tag_tables(frames["posts"], tagger)
+            frames.update({name: coded[name] for name in LATER_STAGES["tag"]})
+            result.versions.update(tagger_versions(tagger))
     result.frames = frames
     log.info("%s: %s layout, %d posts", path.name, board.layout, len(board.posts))
     return result
@@ -290,6 +301,8 @@ def process_all(
     names = INGEST_TABLES + tuple(t for stage in later for t in LATER_STAGES[stage])
     frames = {name: _concat(name, collected.get(name, [])) for name in names}
     frames["rejects"] = tables.frame("rejects", rejects)
+    if "tag" in later:
+        frames["codebook"] = codebook_frame(get_tagger().codebook)
     if pseudonymiser is not None:
         # A name first seen on a later board can stand in an earlier board's repair tokens.
         for column in ("before", "after"):
@@ -387,6 +400,16 @@ def run_who(out_dir: Path) -> Path:
             collected[name].append(frame)
     write_frames({name: _concat(name, parts) for name, parts in collected.items()}, Path(out_dir))
     return write_manifest(out_dir)
+
+
+def run_tag(out_dir: Path) -> Path:
+    """Stage tag on its own, over the posts table: codebook, segments, tags, theme_matrix.
+
+    After an edit of seeds/codebook.yaml this re-codes without re-parsing.
+    """
+    from pipeline.tag import run_tag as tag_stage
+
+    return write_manifest(out_dir, tag_stage(Path(out_dir)))
 
 
 def run_all(

@@ -41,6 +41,7 @@ HEADER_LINE = re.compile(
     r"\s+(?P<hour>\d{1,2})[:.](?P<minute>\d{2})\s*(?P<tz>UTC)?\s*$"
 )
 MAX_TITLE_CHARS = 70
+QUESTION_START = re.compile(r"(?i)^\s*(hva|kva|hvordan|korleis|hvem|kven|hvilke|kvifor|hvorfor|på hvilke|på kva)\b")
 MAX_HEADING_LINES = 3
 
 
@@ -86,8 +87,10 @@ def group_from_title(title: str) -> str | None:
     Theme markers, "gruppebesvarelse", "Svar fra" and bracketed lists are
     removed; "Gruppe: X" gives X; numbered groups/rooms are written in a
     normal case ("ROM 12" -> "Rom 12"). A title that is only a list of
-    places names no group.
+    places, or a question, names no group.
     """
+    if title.rstrip().endswith("?") or QUESTION_START.match(title):
+        return None  # a question heading, not a name
     text = re.sub(r"\(.*?(\)|$)", " ", title)
     text = THEME_NUMBER.sub(" ", text)
     text = re.sub(r"(?i)gruppe\s*besvarelse|gruppesvar|svar fra|spørsmål\s*\d*:?.*$", " ", text)
@@ -152,31 +155,8 @@ def _title_extent(lines: list[str], start: int, stop: int) -> int:
     return end
 
 
-def parse(lines: list[str], source_file: str, sha256: str) -> Board:
-    """Parse the lines of a subject-body export into a Board."""
-    title, author, created, body_start = _parse_header(lines)
-    header_lines = [n + 1 for n in range(body_start) if not is_blank(lines[n])]
-
-    footer_start = next((n for n in range(body_start, len(lines)) if END_MARKER.match(lines[n])), len(lines))
-    footer_lines = [n + 1 for n in range(footer_start, len(lines)) if not is_blank(lines[n])]
-
-    starts: list[int] = []
-    for n in range(body_start, footer_start):
-        if is_blank(lines[n]):
-            continue
-        after_blank = n == body_start or lines[n - 1] == "" or is_blank(lines[n - 1])
-        if not (after_blank or is_page_start(lines[n])):
-            continue
-        if not _opens_post(lines, n):
-            continue
-        if starts and _continues_title_only_post(lines, starts[-1], n):
-            continue
-        starts.append(n)
-
-    first_content = next((n for n in range(body_start, footer_start) if not is_blank(lines[n])), None)
-    if first_content is not None and (not starts or starts[0] > first_content):
-        starts.insert(0, first_content)  # text before the first recognised title is a post of its own
-
+def _build_posts(lines: list[str], starts: list[int], footer_start: int) -> list[Post]:
+    """The posts between the given start lines, with title, kind, theme and group."""
     posts: list[Post] = []
     bounds = starts + [footer_start]
     previous_theme: int | None = None
@@ -219,6 +199,138 @@ def parse(lines: list[str], source_file: str, sha256: str) -> Board:
     for post in posts:
         if post.kind == "empty":
             post.dialogue_theme = None
+
+    return posts
+
+
+_STOPWORDS = frozenset(
+    "hva hvilke hvilken hvordan hvem kva kvar kven korleis skal til for og i på kan de dei det er som av med om "
+    "at en ein et eit seg få må vi oss dere dykk så eller da når the".split()
+)
+_NUMBERED = re.compile(r"(?i)^\s*(?:spørsmål\s*)?((?:\d[./]?)+)\s*[.:)]?\s*(?=\S)")
+MIN_QUESTION_MATCH = 0.6
+QUESTION_MARGIN = 0.2
+
+
+def _content_words(text: str) -> set[str]:
+    """Lower-cased words that carry content; a lost ligature (U+FFFD) stands for both fi and fl."""
+    # A board re-saved in an 8-bit encoding has "?" where the glyph was lost ("?ere").
+    text = re.sub(r"\?(?=[a-zæøå])", "\ufffd", text.lower())
+    if "\ufffd" in text:
+        text = f"{text.replace(chr(0xFFFD), 'fi')} {text.replace(chr(0xFFFD), 'fl')}"
+    return {w for w in re.findall(r"[a-zæøå]+", text) if len(w) > 2 and w not in _STOPWORDS}
+
+
+def _numbers(line: str) -> list[int]:
+    match = _NUMBERED.match(line)
+    return [int(n) for n in re.findall(r"\d", match.group(1))] if match else []
+
+
+def prompt_questions(posts: list[Post]) -> dict[tuple[int, int], set[str]]:
+    """The numbered questions of the board's prompts: (theme, number) -> content words."""
+    questions: dict[tuple[int, int], set[str]] = {}
+    for post in posts:
+        if post.kind != "prompt" or post.dialogue_theme is None:
+            continue
+        current: list | None = None
+        for line in post.body_lines + [""]:
+            numbers = _numbers(line)
+            if current and (numbers or is_blank(line)):
+                questions[(post.dialogue_theme, current[0])] = _content_words(current[1])
+                current = None
+            if len(numbers) == 1:
+                current = [numbers[0], _NUMBERED.sub("", line)]
+            elif current:
+                current[1] += " " + line
+    return questions
+
+
+def _matching_question(heading: str, questions: dict[tuple[int, int], set[str]]) -> tuple[int, int] | None:
+    """The prompt question an unnumbered heading repeats, when one clearly stands out."""
+    words = _content_words(heading)
+    if len(words) < 2:
+        return None
+    scores = sorted(((len(words & q) / len(words), key) for key, q in questions.items()), reverse=True)
+    if not scores or scores[0][0] < MIN_QUESTION_MATCH:
+        return None
+    if len(scores) > 1 and scores[0][0] - scores[1][0] < QUESTION_MARGIN:
+        return None
+    return scores[0][1]
+
+
+def _split_at_repeated_questions(lines: list[str], posts: list[Post], starts: list[int]) -> list[int]:
+    """Start lines with new posts where a group's post restarts the board's questions.
+
+    A post whose title names no group ("Hva kan de nasjonale aktørene bidra
+    med?") cannot be told from a paragraph by its look. But within one post
+    a group answers the prompt's questions once and in order: an unnumbered
+    heading that repeats a prompt question the post has already answered
+    (or passed), or one of another dialogue theme, starts a new post.
+    """
+    questions = prompt_questions(posts)
+    if not questions:
+        return starts
+    extra: list[int] = []
+    for post in posts:
+        if post.kind == "prompt":
+            continue
+        covered: set[int] = set(_numbers(post.title or ""))
+        first = post.body_start_line - 1
+        for k in range(first, first + len(post.body_lines)):
+            text = norm(lines[k])
+            if not text:
+                continue
+            numbers = _numbers(lines[k])
+            if numbers:
+                covered.update(numbers)
+                continue
+            opens_block = k > first and (is_blank(lines[k - 1]) or is_page_start(lines[k]))
+            if not opens_block or len(text) > MAX_TITLE_CHARS or _is_list_item(text) or not text[:1].isupper():
+                continue
+            end = _title_extent(lines, k, first + len(post.body_lines))
+            heading = " ".join(norm(lines[j]) for j in range(k, end))
+            match = _matching_question(heading, questions)
+            if match is None:
+                continue
+            theme, number = match
+            other_theme = post.dialogue_theme is not None and theme != post.dialogue_theme
+            if other_theme or (covered and number <= max(covered)):
+                extra.append(k)
+                covered = {number}
+            else:
+                covered.add(number)
+    return sorted(set(starts) | set(extra))
+
+
+def parse(lines: list[str], source_file: str, sha256: str) -> Board:
+    """Parse the lines of a subject-body export into a Board."""
+    title, author, created, body_start = _parse_header(lines)
+    header_lines = [n + 1 for n in range(body_start) if not is_blank(lines[n])]
+
+    footer_start = next((n for n in range(body_start, len(lines)) if END_MARKER.match(lines[n])), len(lines))
+    footer_lines = [n + 1 for n in range(footer_start, len(lines)) if not is_blank(lines[n])]
+
+    starts: list[int] = []
+    for n in range(body_start, footer_start):
+        if is_blank(lines[n]):
+            continue
+        after_blank = n == body_start or lines[n - 1] == "" or is_blank(lines[n - 1])
+        if not (after_blank or is_page_start(lines[n])):
+            continue
+        if not _opens_post(lines, n):
+            continue
+        if starts and _continues_title_only_post(lines, starts[-1], n):
+            continue
+        starts.append(n)
+
+    first_content = next((n for n in range(body_start, footer_start) if not is_blank(lines[n])), None)
+    if first_content is not None and (not starts or starts[0] > first_content):
+        starts.insert(0, first_content)  # text before the first recognised title is a post of its own
+
+    posts = _build_posts(lines, starts, footer_start)
+    refined = _split_at_repeated_questions(lines, posts, starts)
+    if refined != starts:
+        posts = _build_posts(lines, refined, footer_start)
 
     return Board(
         source_file=source_file,

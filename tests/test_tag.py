@@ -1,0 +1,242 @@
+"""The tagger: exact evidence, agreement with the hand coding, Nynorsk parity, and word traps.
+
+The floor figures are measured on the real pipeline: data/raw -> posts (the
+session's ``processed`` run) -> segments, tags and theme_matrix in a
+temporary folder -> evaluation against tests/fixtures/gold-dev.csv.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import spacy
+
+from pipeline import config, io, schema
+from pipeline.codebook import load_codebook
+from pipeline.evaluate import coding_from_matrix, evaluate_codings, evaluate_pipeline, read_coding
+from pipeline.nlp import ModelNotAvailableError
+from pipeline.tag import Tagger, run_tag
+
+FIXTURES = Path(__file__).parent / "fixtures"
+GOLD = FIXTURES / "gold-dev.csv"
+
+# Floors: the issue's targets. Measured on the seed boards: micro-F1 0.907 over the 84 gold
+# posts (0.91+ over the posts ingest finds), every theme with >= 5 gold posts at F1 >= 0.75.
+MICRO_F1_FLOOR = 0.90
+MICRO_F1_MATCHED_FLOOR = 0.90
+THEME_F1_FLOOR = 0.75
+
+
+def _project_nlp():
+    from pipeline import nlp
+
+    try:
+        return nlp.load()
+    except ModelNotAvailableError:
+        pytest.skip("the project's spaCy model is not built (make model)")
+
+
+@pytest.fixture(scope="module")
+def nlp():
+    return _project_nlp()
+
+
+@pytest.fixture(scope="module")
+def tagger(nlp):
+    return Tagger(load_codebook(), nlp)
+
+
+@pytest.fixture(scope="module")
+def tagged(processed, tmp_path_factory, nlp) -> Path:
+    """Output folder with posts from the real run and the tagging tables."""
+    if config.table_path("theme_matrix", processed).exists():
+        return processed
+    out = tmp_path_factory.mktemp("tagged")
+    shutil.copy(config.table_path("posts", processed), config.table_path("posts", out))
+    run_tag(out, nlp=nlp)
+    return out
+
+
+@pytest.fixture(scope="module")
+def evaluation(tagged):
+    return evaluate_pipeline(GOLD, tagged)
+
+
+def test_tables_are_written_with_their_schema(tagged):
+    for name in ("codebook", "segments", "tags", "theme_matrix"):
+        frame = io.read_table(name, tagged)
+        assert list(frame.columns) == schema.get(name).column_names
+    matrix = io.read_table("theme_matrix", tagged)
+    posts = io.read_table("posts", tagged)
+    assert set(matrix["post_id"]) == set(posts.loc[posts["kind"] == "response", "post_id"])
+    ids = list(load_codebook().ids)
+    assert (matrix["n_themes"] == matrix[ids].sum(axis=1)).all()
+
+
+def test_every_tag_is_exact_evidence(tagged):
+    posts = io.read_table("posts", tagged)
+    tags = io.read_table("tags", tagged)
+    segments = io.read_table("segments", tagged).set_index("segment_id")
+    text_of = dict(zip(posts["post_id"], posts["text_clean"]))
+    assert len(tags) > 500
+    for row in tags.itertuples():
+        assert text_of[row.post_id][row.start:row.end] == row.matched_text, row
+        seg = segments.loc[row.segment_id]
+        assert seg["post_id"] == row.post_id and seg["start"] <= row.start and row.end <= seg["end"]
+    kinds = dict(zip(posts["post_id"], posts["kind"]))
+    assert {kinds[p] for p in tags["post_id"]} == {"response"}
+
+
+def test_tags_explain_every_coded_theme(tagged):
+    matrix = io.read_table("theme_matrix", tagged)
+    tags = io.read_table("tags", tagged)
+    ids = list(load_codebook().ids)
+    coded = {(r.post_id, t) for r in matrix.itertuples() for t in ids if getattr(r, t)}
+    assert coded == set(zip(tags["post_id"], tags["theme_id"]))
+
+
+def test_agreement_with_the_hand_coding(evaluation):
+    s = evaluation.summary
+    assert s["micro_f1"] >= MICRO_F1_FLOOR, s
+    frequent = evaluation.per_theme[evaluation.per_theme["n_gold"] >= 5]
+    low = frequent[frequent["f1"] < THEME_F1_FLOOR]
+    assert low.empty, low[["theme_id", "n_gold", "f1"]].to_dict("records")
+
+
+def test_agreement_on_the_posts_ingest_finds(tagged):
+    posts = io.read_table("posts", tagged)
+    ids = list(load_codebook().ids)
+    pred = coding_from_matrix(posts, io.read_table("theme_matrix", tagged), ids)
+    gold = read_coding(GOLD)
+    found = set(zip(pred["file"], pred["line"]))
+    gold = gold[[(f, line) in found for f, line in zip(gold["file"], gold["line"])]]
+    assert len(gold) >= 80
+    assert evaluate_codings(gold, pred, ids).summary["micro_f1"] >= MICRO_F1_MATCHED_FLOOR
+
+
+def _variants() -> dict[tuple[str, int], str]:
+    boards = json.loads((FIXTURES / "posts.json").read_text(encoding="utf-8"))
+    return {(b["file"], p["line"]): p["variant"] for b in boards for p in b["posts"]}
+
+
+def test_nynorsk_recall_is_not_below_bokmal_recall(tagged):
+    """Gold posts in Nynorsk (variant from the truth in posts.json) are found as well as Bokmål ones."""
+    posts = io.read_table("posts", tagged)
+    ids = list(load_codebook().ids)
+    pred = coding_from_matrix(posts, io.read_table("theme_matrix", tagged), ids)
+    gold = read_coding(GOLD)
+    variant = _variants()
+    gold["variant"] = [variant.get((f, line)) for f, line in zip(gold["file"], gold["line"])]
+    recall = {v: evaluate_codings(gold[gold["variant"] == v], pred, ids).summary["micro_recall"]
+              for v in ("nb", "nn")}
+    assert (gold["variant"] == "nn").sum() >= 2
+    assert recall["nn"] >= recall["nb"] - 0.10, recall
+
+
+# The same statement in Bokmål and Nynorsk: written from the definitions, not from the dev set.
+NB_NN = [
+    ("okonomi", "Kulturskolen mangler penger og prosjektmidler.", "Kulturskulen manglar pengar og prosjektmidlar."),
+    ("okonomi", "Hvem skal betale for samarbeidet?", "Kven skal betale for samarbeidet?"),
+    ("pris_og_tilgang", "Prisen stenger barn ute, vi trenger friplasser.", "Prisen stengjer born ute, vi treng friplassar."),
+    ("tid", "Det tar tid å bygge relasjoner.", "Det tek tid å byggje relasjonar."),
+    ("samlokalisering", "Kulturskolen bør ha lokaler i skolebygget.", "Kulturskulen bør ha lokale i skulebygget."),
+    ("personal_og_stillinger", "Kombinerte stillinger mellom skole og kulturskole.", "Kombinerte stillingar mellom skule og kulturskule."),
+    ("kompetanse", "Lærerne trenger videreutdanning og kompetanseheving.", "Lærarane treng vidareutdanning og kompetanseheving."),
+    ("forankring", "Samarbeidet må forankres hos politikerne.", "Samarbeidet må forankrast hjå politikarane."),
+    ("planverk", "Rammeplanen og læreplanen må ses i sammenheng.", "Rammeplanen og læreplanen må sjåast i samanheng."),
+    ("organisering", "Kulturskolen ligger i oppvekstsektoren.", "Kulturskulen ligg i oppvekstsektoren."),
+    ("nasjonale_aktorer", "Udir og staten må komme med føringer.", "Udir og staten må kome med føringar."),
+    ("moteplasser", "Vi trenger faste møtepunkt og et årshjul.", "Vi treng faste møtepunkt og eit årshjul."),
+    ("likeverd_og_samskaping", "Vi må ha felles mål og være likeverdige parter.", "Vi må ha felles mål og vere likeverdige partar."),
+    ("taushetsplikt", "Taushetsplikten hindrer informasjonsdeling.", "Teieplikta hindrar informasjonsdeling."),
+    ("synlighet", "Kulturskolen må bli mer synlig.", "Kulturskulen må bli meir synleg."),
+    ("initiativ_og_ildsjeler", "Samarbeidet er avhengig av ildsjeler.", "Samarbeidet er avhengig av eldsjeler."),
+    ("prosjekt_vs_drift", "Pilotprosjektet må bli varig drift.", "Pilotprosjektet må bli varig drift."),
+    ("inkludering", "Vi må motvirke utenforskap.", "Vi må motverke utanforskap."),
+    ("rekruttering_og_relevans", "Ventelistene er lange, vi må rekruttere flere elever.", "Ventelistene er lange, vi må rekruttere fleire elevar."),
+    ("medvirkning", "Elevmedvirkning og ungdomsråd er viktig.", "Elevmedverknad og ungdomsråd er viktig."),
+    ("arena_skole", "Samarbeid med grunnskolen.", "Samarbeid med grunnskulen."),
+    ("arena_sfo", "Kulturskolen kan gi tilbud i SFO-tiden.", "Kulturskulen kan gi tilbod i SFO-tida."),
+    ("arena_barnehage", "Musikk i barnehagen.", "Musikk i barnehagen."),
+    ("arena_helse_velferd", "Samarbeid med helsestasjonen og barnevernet.", "Samarbeid med helsestasjonen og barnevernet."),
+    ("arena_frivillighet", "Samarbeid med korpset og frivillige lag.", "Samarbeid med korpset og friviljuge lag."),
+]
+
+
+def test_bokmal_and_nynorsk_forms_code_alike(tagger):
+    nb, _ = tagger.code_texts([b for _, b, _ in NB_NN])
+    nn, _ = tagger.code_texts([n for _, _, n in NB_NN])
+    missed_nb = [t for (t, _, _), s in zip(NB_NN, nb) if t not in s]
+    missed_nn = [t for (t, _, _), s in zip(NB_NN, nn) if t not in s]
+    assert not missed_nb and not missed_nn, (missed_nb, missed_nn)
+
+
+# Words shared with other meanings must not fire alone.
+TRAPS = [
+    ("samlokalisering", "Rom 3 har diskutert spørsmålet."),          # a group name, not a room
+    ("samlokalisering", "Svar fra ROM 12 (Vaksdal, Ringebu)."),
+    ("samlokalisering", "Grupperom 1: Hva merket du deg?"),
+    ("samlokalisering", "Det må være rom for å prøve ut nye ting."),  # latitude, not a room
+    ("tid", "Vi har tidligere hatt et samarbeid."),                  # 'tid' inside 'tidligere'
+    ("tid", "Kulturskoletimen er populær."),                         # 'time' in 'kulturskoletimen'
+    ("tid", "Time kulturskule har et pilotprosjekt."),               # Time, the municipality
+    ("tid", "Vi må henge med i tiden."),
+    ("pris_og_tilgang", "Vi er prisgitt kommunens vilje."),           # 'pris' inside 'prisgitt'
+    ("planverk", "Elevene får lov til å velge selv."),                 # 'lov' = allowed
+    ("arena_frivillighet", "Kor mykje kan vi få til?"),               # Nynorsk 'kor' = how
+    ("arena_skole", "Kulturskolen har mange elever."),                 # 'kulturskole' is not 'skole'
+    ("arena_frivillighet", "Laget rundt barnet er viktig."),           # 'lag' as team, not a club
+    ("okonomi", "Virkemidler for bedre samarbeid."),
+    ("nasjonale_aktorer", "Takk for et fint nasjonalt dialogseminar."),
+]
+
+
+@pytest.mark.parametrize("theme, text", TRAPS, ids=[t for _, t in TRAPS])
+def test_shared_words_do_not_fire_alone(tagger, theme, text):
+    (themes,), _ = tagger.code_texts([text])
+    assert theme not in themes
+
+
+@pytest.mark.parametrize("theme, text", [
+    ("samlokalisering", "Rom 3: vi trenger egnede rom for samspill."),
+    ("tid", "Det krever tid og tålmodighet."),
+    ("pris_og_tilgang", "Prisen er for høy for mange familier."),
+    ("arena_helse_velferd", "Laget rundt barnet er viktig."),
+    ("arena_frivillighet", "Barnekoret og korpset øver sammen."),
+])
+def test_the_same_words_fire_in_their_own_sense(tagger, theme, text):
+    (themes,), _ = tagger.code_texts([text])
+    assert theme in themes
+
+
+def test_weak_cues_need_a_second_word(tagger):
+    (one, two, repeated), _ = tagger.code_texts([
+        "Prosjektet var fint.",
+        "Prosjektet må bli mer langsiktig.",
+        "Prosjektet og prosjektene.",
+    ])
+    assert "prosjekt_vs_drift" not in one
+    assert "prosjekt_vs_drift" in two
+    assert "prosjekt_vs_drift" not in repeated  # forms of one word count once
+
+
+def test_copied_questions_are_not_coded_but_answered_ones_count(tagged):
+    tags = io.read_table("tags", tagged)
+    segments = io.read_table("segments", tagged)
+    questions = set(segments.loc[segments["role"] == "question", "segment_id"])
+    in_questions = tags[tags["segment_id"].isin(questions)]
+    assert len(in_questions) > 0
+    assert set(in_questions["strength"]) == {"answers_to"}
+    # post L00101 copies question 2 ("Hva kan de tre nasjonale aktørene bidra med?") and answers it
+    pid = "2023-02-09_dialogseminar-fremtidens-kulturskole-L00101"
+    t = tags[(tags["post_id"] == pid) & (tags["theme_id"] == "nasjonale_aktorer")]
+    assert "answers_to" in set(t["strength"])
+
+
+def test_tagging_without_the_model_uses_written_forms():
+    tagger = Tagger(load_codebook(), spacy.blank("nb"))
+    (themes,), tags = tagger.code_texts(["Vi trenger mer penger og kompetanseheving i barnehagen."])
+    assert {"okonomi", "kompetanse", "arena_barnehage"} <= themes
+    assert set(tags["matched_text"]) >= {"penger", "kompetanseheving", "barnehagen"}
