@@ -44,6 +44,7 @@ def all_command(
     backend: str = typer.Option("auto", "--backend", help="Nynorsk->Bokmål backend: apertium, lexicon, or auto (Apertium when installed)."),
     jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="Boards processed in parallel worker processes; the output is identical for any number."),
     timings: Path = typer.Option(None, "--timings", help="Write seconds per stage to this JSON file (used by `make bench`)."),
+    cache_dir: Path = typer.Option(None, "--cache-dir", help="Reuse finished boards whose export and code are unchanged (keep it private: it holds names), e.g. data/private/cache."),
     keep_names: Path = typer.Option(None, "--keep-names", help="Also write an internal copy WITH personal names to this folder (only for those allowed to see names; never inside data/processed)."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log debug detail."),
 ) -> None:
@@ -65,7 +66,7 @@ def all_command(
             typer.echo(f"wrote internal copy with names to {keep_names}")
         manifest = run_all(
             raw_dir, out_dir, strict=strict, progress=sys.stderr.isatty(), private_dir=private_dir, backend=backend,
-            jobs=jobs, timings=timings,
+            jobs=jobs, timings=timings, cache_dir=cache_dir,
         )
     except (BadInputError, FileNotFoundError, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)

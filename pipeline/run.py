@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import pickle
 import time
 from collections import defaultdict
 from concurrent.futures import ProcessPoolExecutor
@@ -43,7 +44,8 @@ from pipeline.privacy import (
     write_key,
 )
 from pipeline.report import write_outputs
-from pipeline.tag import codebook_frame, get_tagger, tag_tables, tagger_versions
+from pipeline.codebook import codebook_frame, load_codebook
+from pipeline.tag import get_tagger, tag_tables, tagger_versions
 
 log = logging.getLogger("pipeline")
 
@@ -212,20 +214,74 @@ def renumber_board(frames: dict[str, pd.DataFrame], mapping: dict[int, int]) -> 
     return out
 
 
-def _board_results(tasks: list[tuple[Path, str]], jobs: int, keep_names: bool, backend: str, later: tuple, progress: bool):
-    """Results of every board in input order, computed inline or in ``jobs`` worker processes."""
+def code_version(backend: str = "auto") -> str:
+    """A hash of everything a board's rows depend on besides its bytes: code, seeds, model, backend."""
+    from pipeline.normalise import backend_info
+
+    digest = hashlib.sha256()
+    roots = [config.PROJECT_ROOT / "pipeline", config.SEEDS_DIR, config.MODELS_DIR]
+    for root in roots:
+        for path in sorted(p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+            digest.update(str(path.relative_to(config.PROJECT_ROOT)).encode())
+            digest.update(path.read_bytes())
+    digest.update(json.dumps(backend_info(backend), sort_keys=True).encode())
+    return digest.hexdigest()[:16]
+
+
+class BoardCache:
+    """Finished board results keyed by the export's SHA-256 and the code version.
+
+    Lives in the private folder: a cached result still holds the names of the
+    people on its board (for numbering pseudonyms across boards).
+    """
+
+    def __init__(self, folder: Path | None, version: str, settings: str):
+        self.folder, self.key_suffix = (Path(folder) if folder else None), f"{version}-{settings}"
+
+    def _path(self, sha256: str) -> Path:
+        return self.folder / f"{sha256[:32]}-{self.key_suffix}.pkl"
+
+    def get(self, sha256: str) -> BoardResult | None:
+        if self.folder is None or not self._path(sha256).exists():
+            return None
+        with open(self._path(sha256), "rb") as fh:
+            return pickle.load(fh)
+
+    def put(self, sha256: str, result: BoardResult) -> None:
+        if self.folder is None:
+            return
+        self.folder.mkdir(parents=True, exist_ok=True)
+        tmp = self._path(sha256).with_suffix(".tmp")
+        with open(tmp, "wb") as fh:
+            pickle.dump(result, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        tmp.replace(self._path(sha256))
+
+
+def _board_results(
+    tasks: list[tuple[Path, str]], jobs: int, keep_names: bool, backend: str, later: tuple, progress: bool,
+    cache: BoardCache,
+):
+    """Results of every board in input order: from the cache, inline, or from ``jobs`` worker processes."""
     bar = tqdm(total=len(tasks), desc="boards", unit="board", disable=not progress)
-    if jobs <= 1:
+    cached = {sha: cache.get(sha) for _, sha in tasks}
+    todo = [(path, sha) for path, sha in tasks if cached[sha] is None]
+    if todo:
+        log.info("%d board(s) to process, %d from the cache", len(todo), len(tasks) - len(todo))
+    pool = ProcessPoolExecutor(max_workers=jobs) if jobs > 1 and len(todo) > 1 else None
+    try:
+        futures = {sha: pool.submit(process_board, path, sha, keep_names, backend, later) for path, sha in todo} if pool else {}
         for path, sha in tasks:
-            yield process_board(path, sha, keep_names, backend, later)
+            result = cached[sha]
+            if result is None:
+                result = futures[sha].result() if pool else process_board(path, sha, keep_names, backend, later)
+                if result.reject is None:
+                    cache.put(sha, result)
+            yield result
             bar.update()
-    else:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            futures = [pool.submit(process_board, path, sha, keep_names, backend, later) for path, sha in tasks]
-            for future in futures:
-                yield future.result()
-                bar.update()
-    bar.close()
+    finally:
+        if pool is not None:
+            pool.shutdown()
+        bar.close()
 
 
 @dataclass
@@ -245,13 +301,15 @@ def process_all(
     backend: str = "auto",
     progress: bool = True,
     later: tuple[str, ...] = tuple(LATER_STAGES),
+    cache_dir: Path | None = None,
 ) -> RunResult:
     """Every stage over every export in ``raw_dir``, streamed board by board; nothing is written.
 
     A file whose bytes, or whose text after decoding and normalising line
     endings and spaces, equal those of an earlier file (in name order) is a
     duplicate of it and is rejected. A truncated export keeps every post up
-    to the cut and is flagged in ``boards.truncated``.
+    to the cut and is flagged in ``boards.truncated``. With ``cache_dir``,
+    boards whose bytes and code version are unchanged are not processed again.
     """
     rejects: list[dict] = []
     seen: dict[str, str] = {}
@@ -280,7 +338,9 @@ def process_all(
     seconds: dict[str, float] = defaultdict(float)
     versions: dict = {}
     truncated: list[str] = []
-    for result in _board_results(tasks, jobs, keep_names, backend, later, progress):
+    settings = hashlib.sha256(repr((keep_names, backend, later)).encode()).hexdigest()[:8]
+    cache = BoardCache(cache_dir, code_version(backend) if cache_dir else "", settings)
+    for result in _board_results(tasks, jobs, keep_names, backend, later, progress, cache):
         for stage, spent in result.seconds.items():
             seconds[stage] += spent
         if result.reject is not None:
@@ -302,7 +362,7 @@ def process_all(
     frames = {name: _concat(name, collected.get(name, [])) for name in names}
     frames["rejects"] = tables.frame("rejects", rejects)
     if "tag" in later:
-        frames["codebook"] = codebook_frame(get_tagger().codebook)
+        frames["codebook"] = codebook_frame(load_codebook())
     if pseudonymiser is not None:
         # A name first seen on a later board can stand in an earlier board's repair tokens.
         for column in ("before", "after"):
@@ -409,7 +469,9 @@ def run_tag(out_dir: Path) -> Path:
     """
     from pipeline.tag import run_tag as tag_stage
 
-    return write_manifest(out_dir, tag_stage(Path(out_dir)))
+    versions = tag_stage(Path(out_dir))
+    write_outputs(Path(out_dir))
+    return write_manifest(out_dir, versions)
 
 
 def run_all(
@@ -422,6 +484,7 @@ def run_all(
     backend: str = "auto",
     jobs: int = 1,
     timings: Path | None = None,
+    cache_dir: Path | None = None,
 ) -> Path:
     """The whole pipeline: every export in ``raw_dir`` -> tables, report, exports and manifest in ``out_dir``.
 
@@ -431,12 +494,16 @@ def run_all(
     folder. With ``strict``, any unusable or truncated file stops the run
     before anything is written. ``jobs`` > 1 processes boards in parallel
     with identical output. ``timings`` receives seconds per stage (JSON).
+    ``cache_dir`` (private: cached results hold names) skips boards already
+    processed by the same code.
     """
     raw_dir, out_dir = Path(raw_dir), Path(out_dir)
     if raw_dir.resolve() == out_dir.resolve():
         raise ValueError("--out-dir must differ from --raw-dir: raw data is read-only")
     start = time.perf_counter()
-    result = process_all(raw_dir, jobs=jobs, keep_names=keep_names, backend=backend, progress=progress)
+    result = process_all(
+        raw_dir, jobs=jobs, keep_names=keep_names, backend=backend, progress=progress, cache_dir=cache_dir
+    )
     _check(result, strict, raw_dir)
     seconds = {f"{stage} (cpu, all boards)": spent for stage, spent in result.seconds.items()}
     with _timed(seconds, "write tables"):
