@@ -33,14 +33,11 @@ generic label on one board ("Gruppe 3") are taken to be one group.
 """
 from __future__ import annotations
 
-import gzip
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 
 import pandas as pd
 
-from pipeline import config
 from pipeline.places import (
     Gazetteer,
     PlaceMention,
@@ -192,13 +189,11 @@ def _in_spans(pos: int, spans) -> bool:
 _NOUN_SUFFIXES = ("ing", "het", "else", "sjon", "skap", "dom", "ment", "tet", "isme", "ning")
 
 
-@lru_cache(maxsize=1)
-def _lexicon() -> frozenset[str]:
-    path = config.SEEDS_DIR / "lexicon" / "words-nb-nn.txt.gz"
-    if not path.exists():
-        return frozenset()
-    with gzip.open(path, "rt", encoding="utf-8") as fh:
-        return frozenset(line.strip() for line in fh)
+def _lexicon():
+    """The cleaner's word list (loaded once per process and shared, not loaded twice)."""
+    from pipeline.lexicon import load_lexicon
+
+    return load_lexicon()
 
 
 def _looks_common(word: str) -> bool:

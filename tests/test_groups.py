@@ -5,10 +5,8 @@ pseudonymised) and real lines from them.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
 from pipeline.who import canonical_role, extract_who, find_person_mentions, member_spans
@@ -85,7 +83,7 @@ def test_group_ids_are_deterministic_and_order_free(posts, res):
 def test_group_ids_are_slugs_and_hide_person_authors(res):
     g = res["groups"]
     assert g.group_id.str.fullmatch(r"[a-z0-9-]+").all()
-    assert f"2023-02-09-gruppe-2-oslo" in set(g.group_id)
+    assert "2023-02-09-gruppe-2-oslo" in set(g.group_id)
     assert not g.group_id.str.contains("sigrun|sjolyst|bjerkestrand").any()
     assert set(g[g.label_source == "author"].label) >= {"Gruppe nr vet-ikke", "ASKØY", "Gruppe 3"}
 

@@ -6,7 +6,6 @@ issue 7. Nothing here reads /work/shared: the gazetteer is seeds/.
 from __future__ import annotations
 
 import csv
-import json
 from pathlib import Path
 
 import pandas as pd
