@@ -34,19 +34,28 @@ from pipeline import config  # noqa: E402
 
 FILLERS = ("også", "gjerne", "kanskje", "faktisk", "nok", "jo", "vel", "altså")
 HEADER = re.compile(r"^(\s*)(.*?)(\s+\d{1,2}/\d{1,2}/\d{2,4}.*|\s+\d{1,2}\. [A-ZÆØÅa-zæøå]+ \d{4},.*)$")
-MARKER = re.compile(r"^\s*(※+|\d+ \d+|https?://\S+)\s*$")
+# Lines that are structure, not text: end marker, reaction counts, links, a wrapped header's date or time.
+MARKER = re.compile(r"^\s*(※+|\d+ \d+|https?://\S+|\d{1,2}/\d{1,2}/\d{2,4}|\d{1,2}\W\d{2}\s*[AP]M)\s*$")
 
 
 def alter_line(line: str, copy: int, number: int) -> str:
-    """The line of copy ``copy``: signatures numbered, other text given copy-specific filler words."""
+    """The line of copy ``copy``, altered so that no two copies share a line, structure intact.
+
+    Signatures get the copy's number after the name; running text gets
+    copy-specific filler words in its second half; short lines (titles,
+    names, list items) get the copy number in brackets at the end, which
+    the parsers read as a remark, not as part of a group name.
+    """
     if not line.strip() or MARKER.match(line):
         return line
     header = HEADER.match(line)
     if header and header.group(2):
         return f"{header.group(1)}{header.group(2)} {copy}{header.group(3)}"
     words = line.split(" ")
+    if len(line) < 40:
+        return f"{line.rstrip()} ({copy})"
     picks = (copy % 8, (copy // 8) % 8, (copy // 64 + number) % 8)
-    for slot, pick in zip((1, len(words) // 2, len(words) - 1), picks):
+    for slot, pick in zip((len(words) // 2, len(words) * 3 // 4, len(words) - 1), picks):
         if 0 < slot < len(words) and words[slot - 1] and words[slot - 1][-1:].isalpha():
             words.insert(slot, FILLERS[pick])
     return " ".join(words)

@@ -361,6 +361,8 @@ def process_all(
     names = INGEST_TABLES + tuple(t for stage in later for t in LATER_STAGES[stage])
     frames = {name: _concat(name, collected.get(name, [])) for name in names}
     frames["rejects"] = tables.frame("rejects", rejects)
+    if "groups" in frames:
+        frames["groups"] = stages.merge_groups(frames["groups"])
     if "tag" in later:
         frames["codebook"] = codebook_frame(load_codebook())
     if pseudonymiser is not None:
@@ -458,7 +460,9 @@ def run_who(out_dir: Path) -> Path:
         part, found = stages.who(board_posts, boards[boards["board_id"] == board_id])
         for name, frame in {"posts": part, **found}.items():
             collected[name].append(frame)
-    write_frames({name: _concat(name, parts) for name, parts in collected.items()}, Path(out_dir))
+    frames = {name: _concat(name, parts) for name, parts in collected.items()}
+    frames["groups"] = stages.merge_groups(frames["groups"])
+    write_frames(frames, Path(out_dir))
     return write_manifest(out_dir)
 
 

@@ -61,3 +61,44 @@ def who(posts: pd.DataFrame, boards: pd.DataFrame) -> tuple[pd.DataFrame, dict[s
     out = posts.copy()
     out["group_id"] = out["post_id"].map(group_of)
     return out, {name: found[name] for name in ("groups", "participants", "places")}
+
+
+def _joined_union(values, sep: str, sort: bool = False) -> str | None:
+    items: list[str] = []
+    for value in values:
+        if isinstance(value, str) and value:
+            items += [v.strip() for v in value.split(sep.strip()) if v.strip() and v.strip() not in items]
+    if sort:
+        items.sort()
+    return sep.join(items) or None
+
+
+def merge_groups(groups: pd.DataFrame) -> pd.DataFrame:
+    """One row per group across boards: a group of a seminar can post on several of its boards.
+
+    Rows come in board order; the first row gives the label, first post and
+    venue; boards, municipalities and organisations are united; post and
+    person counts are summed (a person on two boards is counted twice).
+    """
+    if groups.empty or groups["group_id"].is_unique:
+        return groups
+    rows = []
+    for group_id, part in groups.groupby("group_id", sort=False):
+        first = part.iloc[0].to_dict()
+        numbers = _joined_union(part["kommunenummer"], ";", sort=True)
+        names_by_number = {}
+        for nums, names in zip(part["kommunenummer"], part["kommuner"]):
+            if isinstance(nums, str) and isinstance(names, str):
+                names_by_number.update(zip(nums.split(";"), names.split("; ")))
+        first.update(
+            board_ids=_joined_union(part["board_ids"], ";"),
+            n_posts=int(part["n_posts"].sum()),
+            kommunenummer=numbers,
+            kommuner="; ".join(names_by_number.get(n, n) for n in numbers.split(";")) if numbers else None,
+            unresolved_places=_joined_union(part["unresolved_places"], "; "),
+            venue=next((v for v in part["venue"] if isinstance(v, str)), None),
+            organisations=_joined_union(part["organisations"], "; "),
+            n_persons=int(part["n_persons"].sum()),
+        )
+        rows.append(first)
+    return pd.DataFrame(rows, columns=groups.columns)

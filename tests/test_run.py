@@ -90,3 +90,17 @@ def test_parallel_jobs_give_byte_identical_tables(processed, tmp_path):
         path = config.table_path(name, processed)
         if path.exists():
             assert config.table_path(name, tmp_path).read_bytes() == path.read_bytes(), name
+
+
+def test_two_boards_of_one_seminar_share_their_groups(tmp_path):
+    """Boards of the same seminar day (here: the 2023 board and an edited copy) give one row per group."""
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    source = next(config.RAW_DIR.glob("2023-*.txt"))
+    shutil.copy(source, raw / source.name)
+    text = source.read_text(encoding="utf-8").replace("Viktig og godt signal", "Eit viktig og godt signal")
+    (raw / (source.stem + "-del2.txt")).write_text(text, encoding="utf-8")
+    run_all(raw, tmp_path / "out", progress=False)
+    groups = io.read_table("groups", tmp_path / "out")
+    forde = groups.set_index("group_id").loc["2023-02-09-forde"]
+    assert forde["board_ids"].count(";") == 1 and forde["n_posts"] == 4
