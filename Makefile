@@ -63,12 +63,14 @@ notebooks: all ## Run the analysts' notebooks top to bottom on data/processed
 	$(PY) -m pytest -q tests/test_notebooks.py
 
 bench: setup ## Benchmark on synthetic corpora 10x and 100x the seed boards (writes bench/results.json)
+	OMP_NUM_THREADS=1 $(PY) training/speed.py
+	OMP_NUM_THREADS=1 $(PY) scripts/bench_normalise.py
 	OMP_NUM_THREADS=1 $(PY) bench/bench.py --factors 10 100 --jobs $(JOBS) --out bench/results.json
 
-model: setup ## Retrain the language model from the treebank (NORNE=../shared/norne; not part of CI)
-	$(PY) training/convert.py --norne $(NORNE)
-	$(PY) -m spacy train training/config.cfg --output training/output --paths.train training/corpus/train.spacy \
-		--paths.dev training/corpus/dev.spacy --system.seed 0
+model: setup ## Retrain the language model from the treebank (NORNE=../shared/norne; ~1 h on one core; not in CI)
+	$(PY) training/convert.py --norne $(NORNE) --out training/corpus
+	OMP_NUM_THREADS=1 $(PY) -m spacy train training/config.cfg --output training/output \
+		--paths.train training/corpus/train.spacy --paths.dev training/corpus/dev.spacy
 	$(PY) training/finalize.py training/output/model-best models/nb_kulturskole
 	$(PY) training/evaluate.py --norne $(NORNE)
 

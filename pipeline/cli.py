@@ -44,6 +44,7 @@ def all_command(
     backend: str = typer.Option("auto", "--backend", help="Nynorsk->Bokmål backend: apertium, lexicon, or auto (Apertium when installed)."),
     jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="Boards processed in parallel worker processes; the output is identical for any number."),
     timings: Path = typer.Option(None, "--timings", help="Write seconds per stage to this JSON file (used by `make bench`)."),
+    model: str = typer.Option(None, "--model", help="spaCy pipeline to use: an installed package (nb_core_news_sm) or a folder; default the project's models/nb_kulturskole."),
     cache_dir: Path = typer.Option(None, "--cache-dir", help="Reuse finished boards whose export and code are unchanged (keep it private: it holds names), e.g. data/private/cache."),
     keep_names: Path = typer.Option(None, "--keep-names", help="Also write an internal copy WITH personal names to this folder (only for those allowed to see names; never inside data/processed)."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log debug detail."),
@@ -55,6 +56,7 @@ def all_command(
 
     Example: python -m pipeline all --raw-dir data/raw --out-dir /tmp/out
     """
+    from pipeline.nlp import ModelNotAvailableError
     from pipeline.run import BadInputError, run_all
 
     _setup_logging(verbose)
@@ -66,9 +68,9 @@ def all_command(
             typer.echo(f"wrote internal copy with names to {keep_names}")
         manifest = run_all(
             raw_dir, out_dir, strict=strict, progress=sys.stderr.isatty(), private_dir=private_dir, backend=backend,
-            jobs=jobs, timings=timings, cache_dir=cache_dir,
+            jobs=jobs, timings=timings, cache_dir=cache_dir, model=model,
         )
-    except (BadInputError, FileNotFoundError, ValueError) as exc:
+    except (BadInputError, FileNotFoundError, ValueError, ModelNotAvailableError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(code=2) from exc
     typer.echo(f"wrote {manifest}")

@@ -133,9 +133,13 @@ load.cache_clear = _load.cache_clear  # type: ignore[attr-defined]
 
 
 def _folder_checksum(folder: Path) -> str:
-    """SHA-256 over every file below ``folder``: relative POSIX path and content, sorted by path."""
+    """SHA-256 over every file below ``folder``: relative POSIX path and content, sorted by path.
+
+    The model card ``README.md`` at the top of the folder is left out, so
+    editing documentation does not change the model's identity.
+    """
     digest = hashlib.sha256()
-    files = sorted((p for p in folder.rglob("*") if p.is_file()),
+    files = sorted((p for p in folder.rglob("*") if p.is_file() and p != folder / "README.md"),
                    key=lambda p: p.relative_to(folder).as_posix())
     for p in files:
         digest.update(p.relative_to(folder).as_posix().encode("utf-8") + b"\0")
@@ -147,8 +151,8 @@ def model_info(nlp: Language) -> dict:
     """Describe a loaded pipeline for the manifest: name, version, path, components, sha256.
 
     ``sha256`` is a checksum of the files of the folder the pipeline was
-    loaded from (same files, same checksum on every machine); it is ``None``
-    for a pipeline built in memory.
+    loaded from, model card excluded (same files, same checksum on every
+    machine); it is ``None`` for a pipeline built in memory.
     """
     meta = nlp.meta
     path = Path(nlp.path) if nlp.path is not None else None

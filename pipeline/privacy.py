@@ -11,7 +11,9 @@ data). Detection combines:
   entities plus a reviewed supplement) starts a person, extended over
   following surnames and initials, but never over a municipality name
   ("Asbjørn Holmsen Våler" -> "Asbjørn Holmsen");
-* the language layer's PER entities, when a spaCy pipeline is given;
+* the language layer's PER entities, when a spaCy pipeline is given, in
+  sentences holding a known surname and only for full names (the model
+  alone marks many capitalised sentence openings as PER);
 * author fields: a signature whose first word is a given name.
 
 ``seeds/privacy_allowlist.csv`` lists programmes, organisations and group
@@ -191,11 +193,50 @@ def _allowed(text: str, span: PersonSpan, res: NameResources) -> bool:
     return False
 
 
-def find_persons(text: str, res: NameResources | None = None, doc=None) -> list[PersonSpan]:
+def _ner_candidates(text: str, res: NameResources, found: list[PersonSpan]) -> list[tuple[int, int]]:
+    """Sentences holding a known surname that no other rule has placed in a name.
+
+    Only these go to the language model, so the model's many false PER
+    entities on capitalised sentence openings ("Velg", "Snakke") never
+    count, and the model reads a tiny share of the text.
+    """
+    sentences = []
+    for m in NAME_TOKEN.finditer(text):
+        token = m.group(0)
+        if token not in res.surnames or token.lower() in res.places or token.lower() in _NOT_NAME:
+            continue
+        if any(s.start <= m.start() < s.end for s in found):
+            continue
+        start = max(text.rfind(".", 0, m.start()), text.rfind("\n", 0, m.start())) + 1
+        ends = [i for i in (text.find(".", m.end()), text.find("\n", m.end())) if i >= 0]
+        sentences.append((start, min(ends) if ends else len(text)))
+    return sorted(set(sentences))
+
+
+def _ner_persons(text: str, res: NameResources, found: list[PersonSpan], nlp) -> list[PersonSpan]:
+    """PER entities of the language model, corroborated by the surname list, in candidate sentences."""
+    candidates = _ner_candidates(text, res, found)
+    spans = []
+    for (start, end), doc in zip(candidates, nlp.pipe(text[a:b] for a, b in candidates)):
+        for ent in doc.ents:
+            tokens = ent.text.split()
+            if (
+                ent.label_ == "PER"
+                and len(tokens) >= 2
+                and all(t[:1].isupper() for t in tokens)
+                and tokens[-1] in res.surnames
+                and not any(t.lower() in res.places | _NOT_NAME for t in tokens)
+            ):
+                spans.append(PersonSpan(start + ent.start_char, start + ent.end_char, ent.text, "ner_per"))
+    return spans
+
+
+def find_persons(text: str, res: NameResources | None = None, nlp=None) -> list[PersonSpan]:
     """Person-name spans in ``text``, longest first where they overlap, in text order.
 
-    ``doc`` is an optional spaCy Doc of the same text whose PER entities are
-    added.
+    With ``nlp`` (the project's spaCy pipeline), the PER entities it finds
+    in sentences holding a known surname are added when they look like a
+    full name (see :func:`_ner_persons`).
     """
     res = res or load_resources()
     spans = _anchored(text, res)
@@ -205,10 +246,8 @@ def find_persons(text: str, res: NameResources | None = None, doc=None) -> list[
             if span:
                 spans.append(span)
     spans += _name_lists(text, res, spans)
-    if doc is not None:
-        for ent in doc.ents:
-            if ent.label_ == "PER" and ent.text[:1].isupper() and ent.text.lower() not in res.places:
-                spans.append(PersonSpan(ent.start_char, ent.end_char, ent.text, "ner_per"))
+    if nlp is not None:
+        spans += _ner_persons(text, res, spans, nlp)
     spans = [s for s in spans if not _allowed(text, s, res)]
     spans.sort(key=lambda s: (s.start, -(s.end - s.start)))
     merged: list[PersonSpan] = []
@@ -298,12 +337,12 @@ class Pseudonymiser:
         return [{"pseudonym": f"Person {n}", "name": name} for n, (_, name) in enumerate(self.people, 1)]
 
 
-def pseudonymise_text(text: str | None, pseudonymiser: Pseudonymiser, doc=None) -> str | None:
-    """Replace the persons and e-mail addresses in a free text."""
+def pseudonymise_text(text: str | None, pseudonymiser: Pseudonymiser, nlp=None) -> str | None:
+    """Replace the persons and e-mail addresses in a free text (``nlp``: see :func:`find_persons`)."""
     if text is None:
         return None
     text = EMAIL.sub(EMAIL_PLACEHOLDER, text)
-    return pseudonymiser.replace(text, find_persons(text, doc=doc))
+    return pseudonymiser.replace(text, find_persons(text, nlp=nlp))
 
 
 def pseudonymise_signature(signature: str | None, pseudonymiser: Pseudonymiser) -> str | None:

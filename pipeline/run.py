@@ -115,7 +115,19 @@ def clean_board(board: Board) -> dict[int, tuple[str, str | None, list[dict]]]:
     return cleaned
 
 
-def protect_board(board: Board, cleaned: dict, pseudonymiser: Pseudonymiser) -> None:
+def language_model(name: str | None = None):
+    """The spaCy pipeline for this process (``--model``, else the project's own), or None when none loads."""
+    from pipeline import nlp as nlp_module
+
+    try:
+        return nlp_module.load(name)
+    except nlp_module.ModelNotAvailableError:
+        if name:
+            raise
+        return None
+
+
+def protect_board(board: Board, cleaned: dict, pseudonymiser: Pseudonymiser, nlp=None) -> None:
     """Replace personal names and e-mail addresses in every field of a board, in export order.
 
     Runs before any later stage, so segments, tags and places are computed
@@ -127,7 +139,7 @@ def protect_board(board: Board, cleaned: dict, pseudonymiser: Pseudonymiser) -> 
         text, title, rows = cleaned[post.ordinal]
         post.author = pseudonymise_signature(post.author, pseudonymiser)
         title = pseudonymise_text(title, pseudonymiser)
-        text = pseudonymise_text(text, pseudonymiser)
+        text = pseudonymise_text(text, pseudonymiser, nlp=nlp)
         post.group_label = pseudonymise_text(post.group_label, pseudonymiser)
         for row in rows:
             row["before"], row["after"] = pseudonymiser.scrub(row["before"]), pseudonymiser.scrub(row["after"])
@@ -135,14 +147,20 @@ def protect_board(board: Board, cleaned: dict, pseudonymiser: Pseudonymiser) -> 
 
 
 def process_board(
-    path: Path, sha256: str, keep_names: bool = False, backend: str = "auto", later: tuple[str, ...] = tuple(LATER_STAGES)
+    path: Path,
+    sha256: str,
+    keep_names: bool = False,
+    backend: str = "auto",
+    later: tuple[str, ...] = tuple(LATER_STAGES),
+    model: str | None = None,
 ) -> BoardResult:
     """Every stage for one export, from its bytes to its rows in each table.
 
     Runs in a worker process when ``--jobs`` > 1; word lists, Apertium and
     the language model are loaded once per process by the modules that own
     them. People are numbered from 1 on this board; ``run_all`` renumbers.
-    ``later`` names the stages to run after ingest (parse, clean, privacy).
+    ``later`` names the stages to run after ingest (parse, clean, privacy);
+    ``model`` the spaCy pipeline (default: the project's own).
     """
     result = BoardResult(source_file=path.name)
     seconds = result.seconds
@@ -159,7 +177,7 @@ def process_board(
     with _timed(seconds, "privacy"):
         pseudonymiser = None if keep_names else Pseudonymiser()
         if pseudonymiser is not None:
-            protect_board(board, cleaned, pseudonymiser)
+            protect_board(board, cleaned, pseudonymiser, nlp=language_model(model))
             result.persons = [row["name"] for row in pseudonymiser.key_rows()]
     rows = tables.board_rows(board, len(text.splitlines()), cleaned)
     frames = {name: tables.frame(name, getattr(rows, name)) for name in ("boards", "posts", "repairs")}
@@ -172,7 +190,7 @@ def process_board(
             frames.update(found)
     if "tag" in later:
         with _timed(seconds, "tag"):
-            tagger = get_tagger()
+            tagger = get_tagger(model=model)
             coded = tag_tables(frames["posts"], tagger)
             frames.update({name: coded[name] for name in LATER_STAGES["tag"]})
             result.versions.update(tagger_versions(tagger))
@@ -259,7 +277,7 @@ class BoardCache:
 
 def _board_results(
     tasks: list[tuple[Path, str]], jobs: int, keep_names: bool, backend: str, later: tuple, progress: bool,
-    cache: BoardCache,
+    cache: BoardCache, model: str | None = None,
 ):
     """Results of every board in input order: from the cache, inline, or from ``jobs`` worker processes."""
     bar = tqdm(total=len(tasks), desc="boards", unit="board", disable=not progress)
@@ -269,11 +287,13 @@ def _board_results(
         log.info("%d board(s) to process, %d from the cache", len(todo), len(tasks) - len(todo))
     pool = ProcessPoolExecutor(max_workers=jobs) if jobs > 1 and len(todo) > 1 else None
     try:
-        futures = {sha: pool.submit(process_board, path, sha, keep_names, backend, later) for path, sha in todo} if pool else {}
+        futures = {
+            sha: pool.submit(process_board, path, sha, keep_names, backend, later, model) for path, sha in todo
+        } if pool else {}
         for path, sha in tasks:
             result = cached[sha]
             if result is None:
-                result = futures[sha].result() if pool else process_board(path, sha, keep_names, backend, later)
+                result = futures[sha].result() if pool else process_board(path, sha, keep_names, backend, later, model)
                 if result.reject is None:
                     cache.put(sha, result)
             yield result
@@ -302,6 +322,7 @@ def process_all(
     progress: bool = True,
     later: tuple[str, ...] = tuple(LATER_STAGES),
     cache_dir: Path | None = None,
+    model: str | None = None,
 ) -> RunResult:
     """Every stage over every export in ``raw_dir``, streamed board by board; nothing is written.
 
@@ -338,9 +359,9 @@ def process_all(
     seconds: dict[str, float] = defaultdict(float)
     versions: dict = {}
     truncated: list[str] = []
-    settings = hashlib.sha256(repr((keep_names, backend, later)).encode()).hexdigest()[:8]
+    settings = hashlib.sha256(repr((keep_names, backend, later, model)).encode()).hexdigest()[:8]
     cache = BoardCache(cache_dir, code_version(backend) if cache_dir else "", settings)
-    for result in _board_results(tasks, jobs, keep_names, backend, later, progress, cache):
+    for result in _board_results(tasks, jobs, keep_names, backend, later, progress, cache, model):
         for stage, spent in result.seconds.items():
             seconds[stage] += spent
         if result.reject is not None:
@@ -489,6 +510,7 @@ def run_all(
     jobs: int = 1,
     timings: Path | None = None,
     cache_dir: Path | None = None,
+    model: str | None = None,
 ) -> Path:
     """The whole pipeline: every export in ``raw_dir`` -> tables, report, exports and manifest in ``out_dir``.
 
@@ -506,7 +528,7 @@ def run_all(
         raise ValueError("--out-dir must differ from --raw-dir: raw data is read-only")
     start = time.perf_counter()
     result = process_all(
-        raw_dir, jobs=jobs, keep_names=keep_names, backend=backend, progress=progress, cache_dir=cache_dir
+        raw_dir, jobs=jobs, keep_names=keep_names, backend=backend, progress=progress, cache_dir=cache_dir, model=model
     )
     _check(result, strict, raw_dir)
     seconds = {f"{stage} (cpu, all boards)": spent for stage, spent in result.seconds.items()}

@@ -121,3 +121,12 @@ def test_shorter_name_gets_the_same_pseudonym():
     ps = Pseudonymiser()
     pseudonymise_text("Hilsen Inger Margrethe Stoveland", ps)
     assert pseudonymise_text("Hilsen Inger Margrethe", ps) == "Hilsen [Person 1]"
+
+
+def test_language_model_finds_a_name_the_lists_miss():
+    """An unlisted given name before a known surname: only the model's PER entity finds it."""
+    from pipeline import nlp
+
+    text = "Prosjektet ble ledet av Zorbalina Osland fra kommunen."
+    assert find_persons(text) == []
+    assert [s.name for s in find_persons(text, nlp=nlp.load())] == ["Zorbalina Osland"]
