@@ -312,3 +312,14 @@ def test_batch_api_shapes(backend):
     assert to_bokmal(["", "  \n", "OK."], backend=backend) == ["", "  \n", "OK."]
     gen = (t for t in ["Det er ikkje lett.", "Det er ikke lett."])
     assert to_bokmal(gen, backend=backend) == ["Det er ikke lett.", "Det er ikke lett."]
+
+
+@needs_apertium
+def test_backends_give_identical_text_nb_on_the_seed_boards(processed):
+    """Both backends give the same text_nb on the published posts, so the committed manifest
+    reproduces on machines with and without Apertium (tests/test_run.py)."""
+    from pipeline import io
+
+    posts = io.read_table("posts", processed)
+    texts, variants = posts["text_clean"].tolist(), posts["variant"].tolist()
+    assert to_bokmal(texts, backend="lexicon", variants=variants) == to_bokmal(texts, backend="apertium", variants=variants)

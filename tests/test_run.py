@@ -104,3 +104,15 @@ def test_two_boards_of_one_seminar_share_their_groups(tmp_path):
     groups = io.read_table("groups", tmp_path / "out")
     forde = groups.set_index("group_id").loc["2023-02-09-forde"]
     assert forde["board_ids"].count(";") == 1 and forde["n_posts"] == 4
+
+
+def test_no_replacement_glyph_in_any_published_string(processed):
+    for name in schema.TABLES:
+        path = config.table_path(name, processed)
+        if not path.exists():
+            continue
+        frame = io.read_table(name, processed)
+        for column in frame.select_dtypes(include="string").columns:
+            if (name, column) == ("repairs", "before"):
+                continue  # the damaged text as it was, for auditing
+            assert not frame[column].str.contains("\ufffd", regex=False).fillna(False).any(), f"{name}.{column}"
