@@ -6,8 +6,8 @@ Usage::
     python scripts/bench_normalise.py [--backend lexicon|apertium|all] [--repeat N] [--json]
 
 Throughput is words per second of ``to_bokmal`` over all response posts of
-the exports in data/raw (cut at the lines of tests/fixtures/posts.json and
-cleaned approximately, see ``pipeline.normalise.devdata``), as one batch,
+the seed exports as published in data/processed (run `make all` first; see
+``pipeline.normalise.devdata``), as one batch,
 after a warm-up call that loads the word lists. Quality figures: variant
 accuracy against posts.json, bag-of-words F1 against the hand-written
 references (tests/fixtures/nn_nb_reference.jsonl), the share of Nynorsk
@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pipeline.normalise import apertium_available, backend_info, detect_variant, to_bokmal  # noqa: E402
+from pipeline.normalise import apertium_available, backend_info, to_bokmal  # noqa: E402
 from pipeline.normalise.devdata import load_posts  # noqa: E402
 from pipeline.normalise.metrics import bow_f1, kept_share, remaining_nn_share  # noqa: E402
 
@@ -58,10 +58,7 @@ def main() -> None:
         print("apertium-nno-nob not installed: skipping the apertium backend", file=sys.stderr)
         backends.remove("apertium")
 
-    ok = sum(
-        (v := detect_variant(p.text, board_majority="nb").variant) == p.variant or (p.variant == "mixed" and v == "nn")
-        for p in posts
-    )
+    ok = sum(p.predicted == p.variant or (p.variant == "mixed" and p.predicted == "nn") for p in posts)
     report: dict = {
         "posts": len(posts),
         "variant_accuracy": round(ok / len(posts), 4),
