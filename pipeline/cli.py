@@ -163,7 +163,7 @@ def clean_command(
 
 @app.command("docs")
 def docs_command(
-    out: Path = typer.Option(config.PROJECT_ROOT / "docs" / "data-dictionary.md", "--out", help="Markdown file to write."),
+    out: Path = typer.Option(config.DOCS_DIR / "data-dictionary.md", "--out", help="Markdown file to write."),
 ) -> None:
     """Write the data dictionary (every table and column) from pipeline/schema.py.
 

@@ -20,6 +20,9 @@ PRIVATE_DIR = DATA_DIR / "private"
 SEEDS_DIR = PROJECT_ROOT / "seeds"
 MODELS_DIR = PROJECT_ROOT / "models"
 NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
+DOCS_DIR = PROJECT_ROOT / "docs"
+# Hand-made truth for the seed exports (used by tests, evaluation and benchmarks, never by the pipeline).
+FIXTURES_DIR = PROJECT_ROOT / "tests" / "fixtures"
 
 MANIFEST_NAME = "MANIFEST.json"
 EXPORT_GLOB = "*.txt"

@@ -30,7 +30,9 @@ from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 
-LEXICON_PATH = Path(__file__).resolve().parents[1] / "seeds" / "lexicon" / "words-nb-nn.txt.gz"
+from pipeline import config
+
+LEXICON_PATH = config.SEEDS_DIR / "lexicon" / "words-nb-nn.txt.gz"
 
 MIN_PART = 3  # shortest head or tail accepted in a compound
 LINKS = ("", "s", "e")  # Norwegian linking elements (fuge-s, fuge-e)

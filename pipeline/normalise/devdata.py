@@ -14,7 +14,7 @@ from pathlib import Path
 
 from pipeline import config, io
 
-TRUTH = config.PROJECT_ROOT / "tests" / "fixtures" / "posts.json"
+TRUTH = config.FIXTURES_DIR / "posts.json"
 
 
 @dataclass
