@@ -75,7 +75,7 @@ def build_corpus(factor: int, raw_dir: Path, target: Path) -> int:
 
 
 def run_pipeline(raw: Path, out: Path, jobs: int) -> dict:
-    """Run `python -m pipeline all` in a subprocess; wall time, peak memory of its process tree, stage timings."""
+    """Run `python -m pipeline all` in a subprocess; wall time, peak memory (PSS) of its process tree, stage timings."""
     env = {**os.environ, "PYTHONHASHSEED": "0"}
     cmd = [sys.executable, "-m", "pipeline", "all", "--raw-dir", str(raw), "--out-dir", str(out),
            "--private-dir", str(out.parent / "private"), "--jobs", str(jobs), "--timings", str(out.parent / "timings.json")]
@@ -89,7 +89,8 @@ def run_pipeline(raw: Path, out: Path, jobs: int) -> dict:
         while not stop.is_set():
             try:
                 tree = [proc] + proc.children(recursive=True)
-                peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
+                # PSS: shared pages (libraries, copy-on-write) counted once across the tree, not per process.
+                peak = max(peak, sum(p.memory_full_info().pss for p in tree if p.is_running()))
             except psutil.Error:
                 pass
             time.sleep(0.1)

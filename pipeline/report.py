@@ -111,6 +111,16 @@ def _post_meta(posts: pd.DataFrame) -> pd.DataFrame:
     return meta.set_index("post_id")
 
 
+def quote_scores(tags: pd.DataFrame) -> dict[tuple[str, str], float]:
+    """:func:`quote_score` for every (theme, post) of a tags table at once."""
+    distinct = tags.drop_duplicates(["theme_id", "post_id", "start", "end"]).copy()
+    distinct["word"] = distinct["matched_text"].str.lower()
+    distinct["strong"] = (distinct["strength"] == "strong") if "strength" in distinct.columns else False
+    grouped = distinct.groupby(["theme_id", "post_id"], sort=False)
+    words, strong = grouped["word"].nunique(), grouped["strong"].sum()
+    return {key: float(words[key] + int(strong[key])) for key in words.index}
+
+
 def quote_score(theme_tags: pd.DataFrame) -> float:
     """How strongly a post's evidence supports a theme: distinct evidence words, strong hits count double."""
     distinct = theme_tags.drop_duplicates(["start", "end"])
@@ -303,16 +313,18 @@ def build_report(posts: pd.DataFrame, boards: pd.DataFrame, codebook: pd.DataFra
     parts.append("<section id='quotes'><h2>Sitater per tema</h2>"
                  "<p class='definition'>De sterkeste sitatene først (flest ulike belegg, sterke regler teller dobbelt). "
                  "Belegget temaet ble kodet på er <mark>markert</mark>.</p>")
-    by_theme = {tid: frame for tid, frame in tags.groupby("theme_id", sort=False)}
+    scores = quote_scores(tags)
+    spans: dict[str, dict[str, list[tuple[int, int]]]] = {}
+    for tid, pid, start, end in zip(tags["theme_id"], tags["post_id"], tags["start"], tags["end"]):
+        spans.setdefault(tid, {}).setdefault(pid, []).append((int(start), int(end)))
+    meta_of = {pid: row for pid, row in zip(meta.index, meta.itertuples())}
     for i, t in enumerate(themes):
         tid = t["theme_id"]
-        frame = by_theme.get(tid)
         cards = []
-        if frame is not None:
-            scored = sorted(((quote_score(g), pid) for pid, g in frame.groupby("post_id")), key=lambda x: (-x[0], x[1]))
+        if tid in spans:
+            scored = sorted(((scores[(tid, pid)], pid) for pid in spans[tid]), key=lambda x: (-x[0], x[1]))
             for score, pid in scored:
-                g = frame[frame["post_id"] == pid]
-                m = meta.loc[pid]
+                m = meta_of[pid]
                 where = [board_titles.get(m.board_id) or m.board_id]
                 if m.dialogue:
                     where.append(f"Dialogtema {m.dialogue}")
@@ -324,7 +336,7 @@ def build_report(posts: pd.DataFrame, boards: pd.DataFrame, codebook: pd.DataFra
                     f"<blockquote class='quote' data-board='{_esc(m.board_id)}' data-dialogue='{key(m.dialogue)}' "
                     f"data-variant='{key(m.variant)}' data-post='{_esc(pid)}'>"
                     f"<div class='meta'>{_esc(' · '.join(where))} · {_esc(pid)} · styrke {score:g}</div>"
-                    f"{excerpt_html(text_of[pid], list(zip(g['start'], g['end'])))}</blockquote>")
+                    f"{excerpt_html(text_of[pid], spans[tid][pid])}</blockquote>")
         colour = CATEGORY_COLOURS.get(t["category"], DEFAULT_COLOUR)
         parts.append(
             f"<details class='theme' id='theme-{_esc(tid)}' data-theme='{_esc(tid)}'{' open' if i < 3 else ''}>"
