@@ -77,17 +77,9 @@ def to_arrow(name: str, frame: pd.DataFrame) -> pa.Table:
 def write_table(name: str, frame: pd.DataFrame, out_dir: Path) -> Path:
     """Validate and write table ``name`` atomically as ``<out_dir>/<name>.parquet``."""
     arrow = to_arrow(name, frame)
-    target = config.table_path(name, out_dir)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".parquet.tmp", dir=target.parent)
-    os.close(fd)
-    try:
-        pq.write_table(arrow, tmp, compression="zstd")
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
+    buffer = pa.BufferOutputStream()
+    pq.write_table(arrow, buffer, compression="zstd")
+    return write_bytes_atomic(config.table_path(name, out_dir), buffer.getvalue().to_pybytes())
 
 
 def read_table(name: str, out_dir: Path | None = None) -> pd.DataFrame:
@@ -131,14 +123,29 @@ def table_summary(name: str, out_dir: Path) -> dict[str, Any]:
     return {"rows": arrow.num_rows, "content_sha256": content_hash(arrow, table.primary_key)}
 
 
-def write_json_atomic(path: Path, data: Any) -> None:
-    """Write JSON (sorted keys, UTF-8, trailing newline) via a temporary file and rename."""
+PUBLISHED_MODE = 0o644  # published files are readable by everyone who may read the folder
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` via a temporary file beside it and a rename; nothing half-written remains."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(data, fh, ensure_ascii=False, indent=2, sort_keys=True)
-        fh.write("\n")
-    os.replace(tmp, path)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.chmod(tmp, PUBLISHED_MODE)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Write JSON (sorted keys, UTF-8, trailing newline) atomically."""
+    text = json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+    write_bytes_atomic(path, text.encode("utf-8"))
 
 
 def read_json(path: Path) -> Any:

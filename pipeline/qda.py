@@ -26,14 +26,15 @@ GUID pattern. :func:`read_project_qdpx` reads a project back for checking.
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
+import io
 import uuid
 import zipfile
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
 import pandas as pd
+
+from pipeline.io import write_bytes_atomic
 
 CODEBOOK_NS = "urn:QDA-XML:codebook:1.0"
 PROJECT_NS = "urn:QDA-XML:project:1.0"
@@ -43,7 +44,6 @@ GUID_NAMESPACE = uuid.UUID("6f1d2a52-8a1e-5c3b-9d0e-7b4c1f2e9a10")
 FIXED_DATETIME = "2000-01-01T00:00:00"
 ZIP_DATE = (2000, 1, 1, 0, 0, 0)
 # Outputs are for sharing: readable by all (mkstemp would leave them 0600).
-PUBLISHED_MODE = 0o644
 
 CATEGORY_LABELS = {
     "rammer": "Rammebetingelser",
@@ -157,21 +157,6 @@ def _to_bytes(root: ET.Element) -> bytes:
     return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
 
 
-def _write_atomic(path: Path, data: bytes) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, PUBLISHED_MODE)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
 def codebook_qdc_bytes(codebook_frame: pd.DataFrame) -> bytes:
     """The REFI-QDA codebook (``.qdc``) XML for a ``codebook`` table, as bytes."""
     rows = _codebook_rows(codebook_frame)
@@ -197,7 +182,7 @@ def write_codebook_qdc(codebook_frame: pd.DataFrame, path) -> Path:
     the exclusion note when there is one), and one ``Set`` per category with
     a ``MemberCode`` per theme. Returns the path.
     """
-    return _write_atomic(Path(path), codebook_qdc_bytes(codebook_frame))
+    return write_bytes_atomic(Path(path), codebook_qdc_bytes(codebook_frame))
 
 
 def _creation_datetime(posts: pd.DataFrame) -> str:
@@ -327,24 +312,14 @@ def write_project_qdpx(posts: pd.DataFrame, tags: pd.DataFrame, codebook: pd.Dat
     span with a ``Coding``/``CodeRef`` per theme, and the category Sets.
     The archive's bytes depend only on the inputs. Returns the path.
     """
-    files = project_files(posts, tags, codebook)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-            for name, data in files.items():
-                info = zipfile.ZipInfo(name, date_time=ZIP_DATE)
-                info.compress_type = zipfile.ZIP_DEFLATED
-                info.external_attr = 0o644 << 16
-                zf.writestr(info, data)
-        os.chmod(tmp, PUBLISHED_MODE)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name, data in project_files(posts, tags, codebook).items():
+            info = zipfile.ZipInfo(name, date_time=ZIP_DATE)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            zf.writestr(info, data)
+    return write_bytes_atomic(Path(path), buffer.getvalue())
 
 
 def _local(tag: str) -> str:

@@ -20,13 +20,12 @@ from __future__ import annotations
 import html
 import json
 import re
-import os
-import tempfile
 from pathlib import Path
 
 import pandas as pd
 
-from pipeline.qda import CATEGORY_COLOURS, CATEGORY_LABELS, DEFAULT_COLOUR, PUBLISHED_MODE
+from pipeline.io import write_bytes_atomic
+from pipeline.qda import CATEGORY_COLOURS, CATEGORY_LABELS, DEFAULT_COLOUR
 
 REPORT_DIR = "report"
 # Characters of context on each side of an evidence span in a quote.
@@ -381,18 +380,7 @@ def write_report(out_dir) -> Path:
     out_dir = Path(out_dir)
     html_text = build_report(load_table("posts", out_dir), load_table("boards", out_dir),
                              load_codebook_frame(out_dir), _optional_table("tags", out_dir))
-    target = out_dir / REPORT_DIR / "index.html"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".index.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(html_text)
-        os.chmod(tmp, PUBLISHED_MODE)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
+    return write_bytes_atomic(out_dir / REPORT_DIR / "index.html", html_text.encode("utf-8"))
 
 
 def write_outputs(out_dir) -> dict[str, Path]:

@@ -12,11 +12,9 @@ import re
 import zipfile
 from xml.etree import ElementTree as ET
 
-import pandas as pd
 import pytest
 
 from pipeline import load_table, qda
-from pipeline.codebook import codebook_frame, load_codebook
 
 GUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 RGB_RE = re.compile(r"^#([A-Fa-f0-9]{6}|[A-Fa-f0-9]{3})$")
@@ -40,29 +38,11 @@ REQUIRED = {
 }
 
 
-def _fallback_tags(posts: pd.DataFrame) -> pd.DataFrame:
-    """A small tags frame from the real posts (cue words of the codebook), while the tagger is not in the run."""
-    rows = []
-    for theme in load_codebook().themes:
-        for cue in theme.cues:
-            pat = re.compile(r"\b" + re.escape(cue) + r"\w*", re.IGNORECASE)
-            for pid, text in zip(posts["post_id"], posts["text_clean"]):
-                for m in pat.finditer(text):
-                    rows.append({"post_id": pid, "theme_id": theme.id, "rule": f"{theme.id}.cue", "matched_text": m.group(), "start": m.start(), "end": m.end()})
-    return pd.DataFrame(rows)
-
-
 def analysis_tables(out):
-    """posts, codebook and tags of a pipeline run; codebook/tags rebuilt when the run has none yet."""
+    """posts, codebook and tags of a pipeline run."""
     posts = load_table("posts", out)
-    try:
-        codebook = load_table("codebook", out)
-    except (KeyError, FileNotFoundError):
-        codebook = codebook_frame(load_codebook())
-    try:
-        tags = load_table("tags", out)
-    except (KeyError, FileNotFoundError):
-        tags = _fallback_tags(posts[posts["kind"] == "response"])
+    codebook = load_table("codebook", out)
+    tags = load_table("tags", out)
     return posts, codebook, tags
 
 

@@ -10,45 +10,20 @@ import re
 import shutil
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
 from pipeline import load_table, report
-from pipeline.codebook import codebook_frame, load_codebook
 
 CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run"]
 
 
-def _fallback_tags(posts: pd.DataFrame) -> pd.DataFrame:
-    """A small tags frame from the real posts (cue words of the codebook), while the tagger is not in the run."""
-    rows = []
-    for theme in load_codebook().themes:
-        for cue in theme.cues:
-            pat = re.compile(r"\b" + re.escape(cue) + r"\w*", re.IGNORECASE)
-            for pid, text in zip(posts["post_id"], posts["text_clean"]):
-                for m in pat.finditer(text):
-                    rows.append({"post_id": pid, "theme_id": theme.id, "matched_text": m.group(),
-                                 "start": m.start(), "end": m.end(), "strength": "strong"})
-    return pd.DataFrame(rows)
-
-
 def analysis_tables(out):
-    """posts, boards, codebook and tags of a run; codebook/tags/variant filled in when the run has none yet."""
+    """posts, boards, codebook and tags of a pipeline run."""
     posts = load_table("posts", out)
-    if "variant" not in posts.columns:
-        from pipeline.normalise.detect import detect_variant
-
-        posts = posts.assign(variant=[detect_variant(t).variant for t in posts["text_clean"]])
-    try:
-        codebook = load_table("codebook", out)
-    except (KeyError, FileNotFoundError):
-        codebook = codebook_frame(load_codebook())
-    try:
-        tags = load_table("tags", out)
-    except (KeyError, FileNotFoundError):
-        tags = _fallback_tags(posts[posts["kind"] == "response"])
+    codebook = load_table("codebook", out)
+    tags = load_table("tags", out)
     return posts, load_table("boards", out), codebook, tags
 
 
