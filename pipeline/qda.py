@@ -157,21 +157,27 @@ def _to_bytes(root: ET.Element) -> bytes:
     return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
 
 
+def _sets(parent: ET.Element, rows: list[dict], member_attribute: str) -> None:
+    """One ``Set`` per codebook category with its themes as members (the two schemas name the member's GUID differently)."""
+    cats = _categories(rows)
+    if not cats:
+        return
+    sets = _sub(parent, "Sets")
+    for cat, ids in cats.items():
+        s = _sub(sets, "Set", {"guid": set_guid(cat), "name": _set_name(cat)})
+        _sub(s, "Description", text=f"Kategori {cat}: {len(ids)} temaer")
+        for tid in ids:
+            _sub(s, "MemberCode", {member_attribute: code_guid(tid)})
+
+
 def codebook_qdc_bytes(codebook_frame: pd.DataFrame) -> bytes:
     """The REFI-QDA codebook (``.qdc``) XML for a ``codebook`` table, as bytes."""
     rows = _codebook_rows(codebook_frame)
     # The default namespace is declared on the root; children inherit it.
     root = ET.Element("CodeBook", {"xmlns": CODEBOOK_NS, "origin": ORIGIN})
     _codes(root, rows)
-    cats = _categories(rows)
-    if cats:
-        sets = _sub(root, "Sets")
-        for cat, ids in cats.items():
-            s = _sub(sets, "Set", {"guid": set_guid(cat), "name": _set_name(cat)})
-            _sub(s, "Description", text=f"Kategori {cat}: {len(ids)} temaer")
-            for tid in ids:
-                # Codebook.xsd: MemberCodeType carries the member's GUID in ``guid``.
-                _sub(s, "MemberCode", {"guid": code_guid(tid)})
+    # Codebook.xsd: MemberCodeType carries the member's GUID in ``guid``.
+    _sets(root, rows, member_attribute="guid")
     return _to_bytes(root)
 
 
@@ -288,14 +294,8 @@ def project_files(posts: pd.DataFrame, tags: pd.DataFrame, codebook: pd.DataFram
                 _sub(coding, "CodeRef", {"targetGUID": code_guid(tid)})
         files[f"sources/{sguid}.txt"] = text_of[pid].encode("utf-8")
 
-    cats = _categories(rows)
-    if cats:
-        sets = _sub(root, "Sets")
-        for cat, ids in cats.items():
-            s = _sub(sets, "Set", {"guid": set_guid(cat), "name": _set_name(cat)})
-            _sub(s, "Description", text=f"Kategori {cat}: {len(ids)} temaer")
-            for tid in ids:
-                _sub(s, "MemberCode", {"targetGUID": code_guid(tid)})
+    # Project.xsd: a set's MemberCode points at the code with ``targetGUID``.
+    _sets(root, rows, member_attribute="targetGUID")
     _sub(root, "Description", text=(
         "Automatisk tematisk koding av svar fra dialogseminarene om Fremtidens kulturskole. "
         "Navn er pseudonymisert. Kodene er regelbaserte forslag som bør kontrolleres."))
