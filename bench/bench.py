@@ -81,16 +81,19 @@ def run_pipeline(raw: Path, out: Path, jobs: int) -> dict:
            "--private-dir", str(out.parent / "private"), "--jobs", str(jobs), "--timings", str(out.parent / "timings.json")]
     start = time.perf_counter()
     proc = psutil.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    peak = 0
+    peak, peak_parts = 0, {}
     stop = threading.Event()
 
     def sample() -> None:
-        nonlocal peak
+        nonlocal peak, peak_parts
         while not stop.is_set():
             try:
                 tree = [proc] + proc.children(recursive=True)
                 # PSS: shared pages (libraries, copy-on-write) counted once across the tree, not per process.
-                peak = max(peak, sum(p.memory_full_info().pss for p in tree if p.is_running()))
+                parts = {p.pid: p.memory_full_info().pss for p in tree if p.is_running()}
+                if sum(parts.values()) > peak:
+                    peak = sum(parts.values())
+                    peak_parts = {("main" if pid == proc.pid else f"worker {pid}"): round(v / 2**20) for pid, v in parts.items()}
             except psutil.Error:
                 pass
             time.sleep(0.1)
@@ -104,7 +107,8 @@ def run_pipeline(raw: Path, out: Path, jobs: int) -> dict:
     if proc.returncode != 0:
         raise RuntimeError(f"pipeline failed ({proc.returncode}):\n{stderr.decode()[-3000:]}")
     timings = json.loads((out.parent / "timings.json").read_text(encoding="utf-8"))
-    return {"wall_seconds": round(wall, 2), "peak_memory_mb": round(peak / 2**20, 1), "stages": timings}
+    return {"wall_seconds": round(wall, 2), "peak_memory_mb": round(peak / 2**20, 1),
+            "peak_memory_by_process_mb": peak_parts, "stages": timings}
 
 
 def model_floor(out: Path) -> dict:

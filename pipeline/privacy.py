@@ -42,6 +42,7 @@ from pipeline import config
 
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
 EMAIL_PLACEHOLDER = "[e-post]"
+WORD = re.compile(r"\w+")
 _WORD = r"[A-ZÆØÅÉ][a-zæøåéèüA-ZÆØÅ'’-]+"
 _INITIAL = r"[A-ZÆØÅ]\."
 NAME_TOKEN = re.compile(rf"{_INITIAL}|{_WORD}")
@@ -293,6 +294,8 @@ class Pseudonymiser:
     """Assigns "Person N" in order of first appearance; one per run, fed in a fixed order."""
 
     people: list[tuple[tuple[str, ...], str]] = field(default_factory=list)
+    # first word of each scrubbable name -> indices into ``people``; rebuilt when ``people`` changes
+    _by_first_word: dict[str, list[int]] | None = field(default=None, init=False, repr=False, compare=False)
 
     @staticmethod
     def _key(name: str) -> tuple[str, ...]:
@@ -306,8 +309,10 @@ class Pseudonymiser:
             if shorter and longer[: len(shorter)] == shorter:
                 if len(key) > len(known):
                     self.people[n - 1] = (key, name)
+                    self._by_first_word = None
                 return n
         self.people.append((key, name))
+        self._by_first_word = None
         return len(self.people)
 
     def pseudonym(self, name: str) -> str:
@@ -327,10 +332,29 @@ class Pseudonymiser:
         """Replace every name already seen, wherever it stands, and e-mail addresses (a safety net for short fields)."""
         if not text:
             return text
-        for n, (_, name) in enumerate(self.people, 1):
-            if len(name) >= 3:
-                text = re.sub(rf"(?<!\w){re.escape(name)}(?!\w)", f"[Person {n}]", text)
+        # Only names whose first word occurs can match; "" (names not starting with a word) and "Person"
+        # (an earlier replacement) keep the result equal to trying every name in turn.
+        words = {"", "Person", *WORD.findall(text)}
+        candidates = sorted({n for word in words for n in self._name_index().get(word, ())})
+        for n in candidates:
+            name = self.people[n][1]
+            text = re.sub(rf"(?<!\w){re.escape(name)}(?!\w)", f"[Person {n + 1}]", text)
         return EMAIL.sub(EMAIL_PLACEHOLDER, text)
+
+    def _name_index(self) -> dict[str, list[int]]:
+        """First word of every name of 3 or more characters -> the names' indices (names in ``scrub`` start with a word).
+
+        A name that does not start with a word character is filed under ""
+        and tried on every text.
+        """
+        if self._by_first_word is None:
+            index: dict[str, list[int]] = {}
+            for n, (_, name) in enumerate(self.people):
+                if len(name) >= 3:
+                    first = WORD.match(name)
+                    index.setdefault(first.group(0) if first else "", []).append(n)
+            self._by_first_word = index
+        return self._by_first_word
 
     def key_rows(self) -> list[dict]:
         """The re-identification key: pseudonym and the fullest name seen (private, never published)."""

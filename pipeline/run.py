@@ -12,9 +12,11 @@ file. Tables are written at the end, each atomically.
 """
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import logging
+import multiprocessing
 import pickle
 import time
 from collections import defaultdict
@@ -275,6 +277,42 @@ class BoardCache:
         tmp.replace(self._path(sha256))
 
 
+def load_shared_resources(later: tuple[str, ...], keep_names: bool, backend: str, model: str | None) -> None:
+    """Load, in this process, the word lists and models that the stages in ``later`` use.
+
+    Called before worker processes are forked: the workers then share these
+    pages with the parent (copy-on-write) instead of each loading its own
+    copy, which keeps the memory of a ``--jobs N`` run close to that of one
+    process. ``gc.freeze()`` keeps the garbage collector from writing to the
+    shared objects (which would copy their pages). Apertium is not started
+    here: each process starts its own on first use.
+    """
+    from pipeline.places import load_gazetteer
+    from pipeline.privacy import load_resources
+
+    load_lexicon()
+    if not keep_names:
+        load_resources()
+        language_model(model)
+    if "normalise" in later:
+        from pipeline.normalise import lexicon as nn_lexicon
+
+        for word_list in (nn_lexicon.nb_forms, nn_lexicon.nn_only, nn_lexicon.nb_only, nn_lexicon.lexicon, nn_lexicon.phrases):
+            word_list()
+    if "who" in later:
+        load_gazetteer()
+    if "tag" in later:
+        get_tagger(model=model)
+    gc.freeze()
+
+
+def _worker_pool(jobs: int) -> ProcessPoolExecutor:
+    """``jobs`` worker processes, forked where the platform allows (so they share what the parent loaded)."""
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork") if "fork" in methods else None
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=context)
+
+
 def _board_results(
     tasks: list[tuple[Path, str]], jobs: int, keep_names: bool, backend: str, later: tuple, progress: bool,
     cache: BoardCache, model: str | None = None,
@@ -285,7 +323,10 @@ def _board_results(
     todo = [(path, sha) for path, sha in tasks if cached[sha] is None]
     if todo:
         log.info("%d board(s) to process, %d from the cache", len(todo), len(tasks) - len(todo))
-    pool = ProcessPoolExecutor(max_workers=jobs) if jobs > 1 and len(todo) > 1 else None
+    pool = None
+    if jobs > 1 and len(todo) > 1:
+        load_shared_resources(later, keep_names, backend, model)
+        pool = _worker_pool(jobs)
     try:
         futures = {
             sha: pool.submit(process_board, path, sha, keep_names, backend, later, model) for path, sha in todo
