@@ -35,7 +35,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Callable
 
+import numpy as np
 import pandas as pd
 
 from pipeline.places import (
@@ -71,6 +73,12 @@ ORG_RE = re.compile(
     | \b(?:NTNU|UiT|UiB|UiO|OsloMet|HVL|UKM(?:[ \xa0]Norge)?|KS|Udir|Kulturtanken)\b
     """
 )
+# Literals of which every ORG_RE match holds one (keep in step with ORG_RE).
+ORG_ANCHORS = (
+    "kulturskole", "kulturskule", "rådet", "departementet", "direktoratet", "forbundet", "senteret", "akademiet",
+    "musikkråd", "Norsk", "Norges", "Nasjonalt", "NORSK", "niversitet", "NTNU", "UiT", "UiB", "UiO", "OsloMet",
+    "HVL", "UKM", "KS", "Udir", "Kulturtanken",
+)
 
 # Capitalised words that open headings or sentences, never names.
 NOT_NAMES = frozenset(
@@ -93,6 +101,107 @@ BLOCK_STOP_RE = re.compile(r"(?i)^\s*(?:\d|spørsmål|svar|tema|del\s|dialogtema
 
 ROLES = ("participant", "venue", "mentioned")
 
+# Person-name patterns of _person_hits, compiled once (not through re's shared
+# cache, which other stages can crowd out). Those run with _finditer_lines
+# hold no line break in a match and treat a line end like the end of the text;
+# their anchor is a part every match holds, in the same line.
+NAME_TOKEN_RE = re.compile(NAME_TOKEN)
+NAME_RE = re.compile(NAME)
+PSEUDONYM_RE = re.compile(PSEUDONYM)
+SPACES_RE = re.compile(r"[ \xa0]+")
+# "Name, role" and "Name, role i/på/ved Place-or-organisation"
+NAME_ROLE_RE = re.compile(rf"(?P<name>{NAME})[ \xa0]*,[ \xa0]*(?P<role>{ROLE_PHRASE})")
+NAME_ROLE_ANCHOR = re.compile(rf",[ \xa0]*{ROLE}")
+ROLE_WHERE_RE = re.compile(r"(.*?)[ \xa0]+(?:i|på|fra|frå|ved)$")
+ROLE_TAIL_RE = re.compile(r"[ \xa0]+(?:i|på|fra|frå|ved)[ \xa0]+")
+# "Name (role, Organisation)" / "Name (Organisation)"
+NAME_PAREN_RE = re.compile(rf"(?P<name>{NAME})[ \xa0]*\((?P<inner>[^()]{{2,80}})\)")
+PAREN_ROLE_RE = re.compile(rf"(?P<role>{ROLE_PHRASE})(?:[ \xa0]*,[ \xa0]*|[ \xa0]+(?:i|på|ved)[ \xa0]+|$)")
+# "Name (ref) - Organisation"
+NAME_ORG_RE = re.compile(
+    rf"(?:^|(?<=[,;\n(]))[ \xa0]*(?P<name>{PSEUDONYM}|{NAME_TOKEN}(?:[ \xa0]{NAME_TOKEN}){{1,3}})[ \xa0]*(?:\((?P<role>[^)]{{1,20}})\)[ \xa0]*)?[-–][ \xa0]+(?P<org>[{_UP}][^,;\n()]*)",
+    re.M,
+)
+NAME_ORG_ANCHOR = re.compile(rf"[-–][ \xa0]+[{_UP}]")
+# "Place v/Name (og Name Place)"
+VIA_NAME_RE = re.compile(rf"v/[ \xa0]*(?P<name>{NAME})")
+AND_NAME_RE = re.compile(rf"[ \xa0]+og[ \xa0]+(?P<name>{NAME})")
+# "Name i Organisation"
+NAME_IN_RE = re.compile(rf"(?P<name>{NAME_TOKEN}(?:[ \xa0]{NAME_TOKEN}){{1,3}})[ \xa0]+i[ \xa0]+(?=[{_UP}])")
+NAME_IN_ANCHOR = re.compile(rf"[ \xa0]i[ \xa0]+[{_UP}]")
+# "Name (referent)", case-blind as written
+REF_ROLE = r"\((?P<role>ref\.?|referent|skriver|sekretær)\)"
+NAME_REF_RE = re.compile(rf"(?P<name>{NAME})[ \xa0]*{REF_ROLE}", re.I)
+REF_ROLE_RE = re.compile(REF_ROLE, re.I)
+# "Hilsen Name (...) og Name (...)"; a parenthesis may hold a line break, so only the greeting word is checked first
+GREETING_RE = re.compile(rf"(?i:hilsen|helsing|mvh\.?)[ \xa0]+(?P<rest>{NAME}(?:[ \xa0]*\([^)]*\))?(?:[ \xa0]+og[ \xa0]+{NAME}(?:[ \xa0]*\([^)]*\))?)*)")
+GREETING_ANCHOR = re.compile(r"(?i:hilsen|helsing|mvh)")
+GREETING_NAME_RE = re.compile(rf"(?P<n>{NAME})(?:[ \xa0]*\((?P<u>[^)]*)\))?")
+# "Gruppe Name, Name og Name" opening a paragraph
+GROUP_LIST_RE = re.compile(rf"(?m)^[ \xa0]*Gruppe[ \xa0]+(?P<rest>{NAME}(?:[ \xa0]*,[ \xa0]*{NAME})*(?:[ \xa0]+og[ \xa0]+{NAME}))[ \xa0]*$")
+# "Name: lower-case speech" opening a paragraph or line
+SPEAKER_RE = re.compile(rf"(?:^|(?<=[.!?\n])|(?<=[{_LOW}] ))[ \xa0]*(?P<name>[{_UP}][{_LOW}]+(?:[ \xa0][{_UP}][{_LOW}]+)?):[ \xa0]+(?=[a-zæøå])")
+SPEAKER_ANCHOR = re.compile(r":[ \xa0]+[a-zæøå]")
+UNIT_TAIL_RE = re.compile(r"[ \xa0]+(?:kulturskole|kulturskule|kommune)\b")
+# Per-text and per-mention patterns, compiled once for the same reason.
+PARAGRAPH_BREAK_RE = re.compile(r"\n\s*\n")
+WORD_RE = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*")
+BLOCK_END_RE = re.compile(r"\n\s*(?:\d|spørsmål|svar)", re.IGNORECASE)
+# a numbered item just before (searched in the last three characters: a match ends at the end or before a final newline)
+NUMBER_OPENS_RE = re.compile(r"\d[.)]?$")
+NUMBER_ITEM_RE = re.compile(r"\d[.)]$")
+SPEAKER_PLACE_TAIL_RE = re.compile(r"[ \xa0]*(?:kommunes?|kulturskole|kulturskule)?[ \xa0]*(?::|\.(?=\s+[A-ZÆØÅ]|\s*$))", re.I)
+PARENTHESIS_RE = re.compile(r"\([^)]*\)")
+LIST_ITEM_RE = re.compile(r"[^,;/\n()]+")
+
+
+def _finditer_lines(pattern: re.Pattern, anchor: re.Pattern, text: str) -> list[re.Match]:
+    """``pattern.finditer(text)``, scanning only the lines in which ``anchor`` matches.
+
+    Only for patterns without a line break in any match, that see a line end
+    as they see the end of the text (no ``$`` without MULTILINE, no
+    look-ahead past the line), and whose every match holds an ``anchor``
+    match. Then the matches within those lines are all the matches, in the
+    same order. Worth it where the pattern has no literal prefix (it is tried
+    at every character) and the anchor has one.
+    """
+    out: list[re.Match] = []
+    end = -1
+    for a in anchor.finditer(text):
+        if a.start() < end:
+            continue  # this line is done
+        start = text.rfind("\n", 0, a.start()) + 1
+        end = text.find("\n", a.end())
+        end = len(text) if end < 0 else end
+        out.extend(pattern.finditer(text, start, end))
+    return out
+
+
+PlaceFinder = Callable[[str], list[PlaceMention]]
+
+
+class _PlaceMemo:
+    """:func:`find_place_mentions` for one :func:`extract_who` call, each distinct text read once.
+
+    Several steps read the same text (board support, the post itself, its
+    first paragraph, the author line); the memo lives only as long as the
+    call, so results never depend on other boards. Returns a fresh list.
+    """
+
+    def __init__(self, gaz: Gazetteer):
+        self.gaz = gaz
+        self.memo: dict[str, list[PlaceMention]] = {}
+
+    def __call__(self, text: str) -> list[PlaceMention]:
+        found = self.memo.get(text)
+        if found is None:
+            found = self.memo[text] = find_place_mentions(text, self.gaz)
+        return list(found)
+
+
+def _finder(gaz: Gazetteer, find_places: PlaceFinder | None) -> PlaceFinder:
+    return find_places if find_places is not None else (lambda text: find_place_mentions(text, gaz))
+
 
 @dataclass(frozen=True)
 class PersonHit:
@@ -112,7 +221,7 @@ class PersonHit:
 
 def _paragraphs(text: str) -> list[tuple[int, int]]:
     out, pos = [], 0
-    for m in re.finditer(r"\n\s*\n", text):
+    for m in PARAGRAPH_BREAK_RE.finditer(text):
         out.append((pos, m.start()))
         pos = m.end()
     out.append((pos, len(text)))
@@ -122,7 +231,7 @@ def _paragraphs(text: str) -> list[tuple[int, int]]:
 def _looks_like_member_line(par: str, places: list[PlaceMention]) -> bool:
     if "?" in par or len(par) > 300:
         return False
-    words = re.findall(r"[^\W\d_]+(?:-[^\W\d_]+)*", par)
+    words = WORD_RE.findall(par)
     content = [w for w in words if w.lower() not in {"og", "i", "v", "ref", "referent", "kulturskole", "kulturskule", "kommune", "for", "fra", "frå", "på"}]
     if sum(1 for w in content if w.isupper() and len(w) > 1) > len(content) / 2 and len(par) > 60:
         return False  # a paragraph written in capitals is prose, not a list
@@ -134,18 +243,20 @@ def _looks_like_member_line(par: str, places: list[PlaceMention]) -> bool:
     return len(par) <= 40 and not lower and (bool(places) or bool(ORG_RE.search(par)))
 
 
-def member_spans(text: str, gaz: Gazetteer | None = None) -> list[tuple[int, int, str]]:
+def member_spans(text: str, gaz: Gazetteer | None = None, find_places: PlaceFinder | None = None) -> list[tuple[int, int, str]]:
     """Spans (start, end, kind) of participant lists in ``text``.
 
     kind is ``header`` (under "Gruppen besto av:" etc.), ``lead`` (a leading
     paragraph that lists people, places, organisations) or ``parenthesis``
-    (a leading "(...)" list).
+    (a leading "(...)" list). ``find_places`` replaces
+    :func:`find_place_mentions` (e.g. a memo); it must give the same result.
     """
     gaz = gaz or load_gazetteer()
+    find_places = _finder(gaz, find_places)
     if not text:
         return []
     spans: list[tuple[int, int, str]] = []
-    for m in HEADER_RE.finditer(text):
+    for m in _header_matches(text):
         start = m.end()
         if m.group("h").lower().replace(" ", "") in LIST_HEADERS:
             end = text.find("\n", start)
@@ -158,7 +269,7 @@ def member_spans(text: str, gaz: Gazetteer | None = None) -> list[tuple[int, int
             chunk = text[a:b]
             if k > 0 and (BLOCK_STOP_RE.match(chunk) or "?" in chunk or len(chunk) > 300):
                 break
-            stop = re.search(r"\n\s*(?:\d|spørsmål|svar)", chunk, re.IGNORECASE)
+            stop = BLOCK_END_RE.search(chunk)
             end = a + stop.start() if stop else b
             if stop:
                 break
@@ -174,7 +285,7 @@ def member_spans(text: str, gaz: Gazetteer | None = None) -> list[tuple[int, int
             if close > 0:
                 spans.append((a2, a2 + close + 1, "parenthesis"))
         elif not any(s <= a2 < e or a <= s < b for s, e, _ in spans):
-            places = [p for p in find_place_mentions(par, gaz)]
+            places = find_places(par)
             if _looks_like_member_line(par, places):
                 spans.append((a2, b, "lead"))
     return sorted(spans)
@@ -225,7 +336,7 @@ def _is_place_token(token: str, gaz: Gazetteer) -> bool:
 
 def _clean_name(text: str, s: int, e: int, gaz: Gazetteer, places: list[PlaceMention], orgs: list[tuple[int, int]]) -> tuple[int, int] | None:
     """Trim a candidate name span: drop leading places/organisations/heading words, cut at a following place."""
-    toks = [(m.start() + s, m.end() + s, m.group()) for m in re.finditer(rf"{NAME_TOKEN}", text[s:e])]
+    toks = [(m.start() + s, m.end() + s, m.group()) for m in NAME_TOKEN_RE.finditer(text[s:e])]
     # cut at the first place or organisation that starts inside (after the first token)
     while toks:
         t0 = toks[0]
@@ -248,8 +359,67 @@ def _clean_name(text: str, s: int, e: int, gaz: Gazetteer, places: list[PlaceMen
     return kept[0][0], kept[-1][1]
 
 
+def _skip_back(text: str, k: int, space: bool) -> int:
+    """Move ``k`` left over the whitespace (``space``) or non-whitespace characters just before it."""
+    while k > 0 and text[k - 1].isspace() == space:
+        k -= 1
+    return k
+
+
 def _orgs(text: str) -> list[tuple[int, int]]:
-    return [(m.start(), m.end()) for m in ORG_RE.finditer(text)]
+    """Spans of ``ORG_RE.finditer(text)``, trying the pattern only near the literals it needs.
+
+    Every match holds one of :data:`ORG_ANCHORS` and starts at most one
+    word and its spaces before it ("Bodø kulturskole", "Kunnskapsdepartementet",
+    "Nord universitet"), so the candidate starts of an anchor at ``a`` lie in
+    [start of the word before, a]. Trying ``ORG_RE.match`` at the candidate
+    starts in order, from the end of the last match, gives the same
+    leftmost, non-overlapping matches as ``finditer`` at a fraction of the
+    cost (the pattern has no literal prefix, so ``finditer`` tries it at
+    every character).
+    """
+    starts: set[int] = set()
+    for anchor in ORG_ANCHORS:
+        a = text.find(anchor)
+        while a >= 0:
+            k = _skip_back(text, _skip_back(text, _skip_back(text, a, False), True), False)
+            starts.update(range(k, a + 1))
+            a = text.find(anchor, a + 1)
+    out: list[tuple[int, int]] = []
+    pos = 0
+    for p in sorted(starts):
+        if p < pos:
+            continue
+        m = ORG_RE.match(text, p)
+        if m:
+            out.append((m.start(), m.end()))
+            pos = m.end()
+    return out
+
+
+def _header_matches(text: str) -> list[re.Match]:
+    """``HEADER_RE.finditer(text)``, searching only just before each colon.
+
+    A match is at most three words with whitespace between, then optional
+    whitespace and the colon, and holds no other colon; so it starts within
+    the three whitespace-separated runs before its colon. Searching each such
+    window in order, from the end of the last match, gives the same matches
+    as ``finditer`` without trying the pattern at every character.
+    """
+    out: list[re.Match] = []
+    pos = 0
+    c = text.find(":")
+    while c >= 0:
+        k = _skip_back(text, c, True)
+        for _ in range(3):
+            k = _skip_back(text, _skip_back(text, k, False), True)
+        if c + 1 > pos:
+            m = HEADER_RE.search(text, max(pos, k), c + 1)
+            if m:
+                out.append(m)
+                pos = m.end()
+        c = text.find(":", c + 1)
+    return out
 
 
 def _unit_before(text: str, pos: int, places: list[PlaceMention], orgs: list[tuple[int, int]]) -> tuple[str, int] | None:
@@ -267,22 +437,23 @@ def _unit_before(text: str, pos: int, places: list[PlaceMention], orgs: list[tup
 
 def _unit_after(text: str, pos: int, places: list[PlaceMention], orgs: list[tuple[int, int]]) -> tuple[str, int] | None:
     for a, b in sorted(orgs):
-        if a >= pos and re.fullmatch(r"[ \xa0]+", text[pos:a] or "x") and b > a:
+        if a >= pos and SPACES_RE.fullmatch(text[pos:a] or "x") and b > a:
             return text[a:b], a
     for p in places:
-        if p.start >= pos and re.fullmatch(r"[ \xa0]+", text[pos : p.start] or "x"):
+        if p.start >= pos and SPACES_RE.fullmatch(text[pos : p.start] or "x"):
             end = p.end
-            tail = re.match(r"[ \xa0]+(?:kulturskole|kulturskule|kommune)\b", text[end:])
+            tail = UNIT_TAIL_RE.match(text[end:])
             return text[p.start : end + (tail.end() if tail else 0)], p.start
     return None
 
 
-def _person_hits(text: str, gaz: Gazetteer, places: list[PlaceMention] | None = None, spans=None) -> list[PersonHit]:
+def _person_hits(text: str, gaz: Gazetteer, places: list[PlaceMention] | None = None, spans=None, find_places: PlaceFinder | None = None) -> list[PersonHit]:
     """All person hits in ``text`` (see module doc), overlapping hits reduced to the first/longest."""
     if not text:
         return []
-    places = find_place_mentions(text, gaz) if places is None else places
-    spans = member_spans(text, gaz) if spans is None else spans
+    find_places = _finder(gaz, find_places)
+    places = find_places(text) if places is None else places
+    spans = member_spans(text, gaz, find_places) if spans is None else spans
     orgs = _orgs(text)
     hits: list[PersonHit] = []
 
@@ -291,7 +462,7 @@ def _person_hits(text: str, gaz: Gazetteer, places: list[PlaceMention] | None = 
         span = next(((a, b) for a, b, _ in spans if a <= pos < b), None)
         if span is None:
             return False
-        first = re.search(rf"{NAME_TOKEN}", text[span[0] : span[1]])
+        first = NAME_TOKEN_RE.search(text[span[0] : span[1]])
         if first is None:
             return False
         f0 = span[0] + first.start()
@@ -324,10 +495,10 @@ def _person_hits(text: str, gaz: Gazetteer, places: list[PlaceMention] | None = 
         return hits[-1]
 
     # "Name, role" and "Name, role i/på/ved Place-or-organisation"
-    for m in re.finditer(rf"(?P<name>{NAME})[ \xa0]*,[ \xa0]*(?P<role>{ROLE_PHRASE})", text):
+    for m in _finditer_lines(NAME_ROLE_RE, NAME_ROLE_ANCHOR, text):
         role = m.group("role")
-        where = re.match(r"(.*?)[ \xa0]+(?:i|på|fra|frå|ved)$", role)
-        tail = re.match(r"[ \xa0]+(?:i|på|fra|frå|ved)[ \xa0]+", text[m.end("role") :])
+        where = ROLE_WHERE_RE.match(role)
+        tail = ROLE_TAIL_RE.match(text[m.end("role") :])
         u = None
         if where or tail:
             pos = m.end("role") + (tail.end() if tail else 1)
@@ -335,9 +506,9 @@ def _person_hits(text: str, gaz: Gazetteer, places: list[PlaceMention] | None = 
             role = where.group(1) if where else role
         add(m.start("name"), m.end("name"), "name-role", role, *(u or (None, None)))
     # "Name (role, Organisation)" / "Name (Organisation)"
-    for m in re.finditer(rf"(?P<name>{NAME})[ \xa0]*\((?P<inner>[^()]{{2,80}})\)", text):
+    for m in NAME_PAREN_RE.finditer(text) if "(" in text else ():
         inner = m.group("inner")
-        rm = re.match(rf"(?P<role>{ROLE_PHRASE})(?:[ \xa0]*,[ \xa0]*|[ \xa0]+(?:i|på|ved)[ \xa0]+|$)", inner)
+        rm = PAREN_ROLE_RE.match(inner)
         rest = inner[rm.end() :] if rm else inner
         if not rm and not (ORG_RE.search(rest) or any(m.start("inner") <= p.start < m.end("inner") for p in places)):
             continue
@@ -348,16 +519,12 @@ def _person_hits(text: str, gaz: Gazetteer, places: list[PlaceMention] | None = 
         add(m.start("name"), m.end("name"), "name-paren", rm.group("role") if rm else None,
             rest.strip() or None, m.start("inner") + (rm.end() if rm else 0) if rest.strip() else None)
     # "Name (ref) - Organisation"
-    for m in re.finditer(
-        rf"(?:^|(?<=[,;\n(]))[ \xa0]*(?P<name>{PSEUDONYM}|{NAME_TOKEN}(?:[ \xa0]{NAME_TOKEN}){{1,3}})[ \xa0]*(?:\((?P<role>[^)]{{1,20}})\)[ \xa0]*)?[-–][ \xa0]+(?P<org>[{_UP}][^,;\n()]*)",
-        text,
-        re.M,
-    ):
+    for m in _finditer_lines(NAME_ORG_RE, NAME_ORG_ANCHOR, text):
         org = m.group("org").strip().rstrip(".")
-        pseudonym = re.fullmatch(PSEUDONYM, m.group("name")) is not None
+        pseudonym = PSEUDONYM_RE.fullmatch(m.group("name")) is not None
         if not pseudonym and (re.search(r"\d", m.group("name")) or gaz.lookup(m.group("name"))):
             continue
-        toks = re.findall(NAME_TOKEN, m.group("name"))
+        toks = NAME_TOKEN_RE.findall(m.group("name"))
         while toks and (toks[0].lower() in NOT_NAMES or gaz.lookup(toks[0])):
             toks = toks[1:]
         if len(toks) < (1 if pseudonym else 2):
@@ -365,36 +532,36 @@ def _person_hits(text: str, gaz: Gazetteer, places: list[PlaceMention] | None = 
         s0 = m.end("name") - len(" ".join(toks))
         add(s0, m.end("name"), "name-org", m.group("role"), org, m.start("org"), trim=False)
     # "Place v/Name (og Name Place)"
-    for m in re.finditer(rf"v/[ \xa0]*(?P<name>{NAME})", text):
+    for m in VIA_NAME_RE.finditer(text):
         u = _unit_before(text, m.start(), places, orgs)
         h = add(m.start("name"), m.end("name"), "v/", None, *(u or (None, None)))
         if h is None:
             continue
-        m2 = re.match(rf"[ \xa0]+og[ \xa0]+(?P<name>{NAME})", text[h.end :])
+        m2 = AND_NAME_RE.match(text[h.end :])
         if m2:
             add(h.end + m2.start("name"), h.end + m2.end("name"), "and")
     # "Name i Organisation"
-    for m in re.finditer(rf"(?P<name>{NAME_TOKEN}(?:[ \xa0]{NAME_TOKEN}){{1,3}})[ \xa0]+i[ \xa0]+(?=[{_UP}])", text):
+    for m in _finditer_lines(NAME_IN_RE, NAME_IN_ANCHOR, text):
         org = next(((a, b) for a, b in orgs if a == m.end()), None)
         if org:
             add(m.start("name"), m.end("name"), "name-in-org", None, text[org[0] : org[1]], org[0])
     # "Name (referent)"
-    for m in re.finditer(rf"(?P<name>{NAME})[ \xa0]*\((?P<role>ref\.?|referent|skriver|sekretær)\)", text, re.I):
+    for m in _finditer_lines(NAME_REF_RE, REF_ROLE_RE, text):
         add(m.start("name"), m.end("name"), "name-ref", m.group("role"))
     # "Hilsen Name (...) og Name (...)"
-    for m in re.finditer(rf"(?i:hilsen|helsing|mvh\.?)[ \xa0]+(?P<rest>{NAME}(?:[ \xa0]*\([^)]*\))?(?:[ \xa0]+og[ \xa0]+{NAME}(?:[ \xa0]*\([^)]*\))?)*)", text):
+    for m in GREETING_RE.finditer(text) if GREETING_ANCHOR.search(text) else ():
         rest = m.group("rest")
-        for n in re.finditer(rf"(?P<n>{NAME})(?:[ \xa0]*\((?P<u>[^)]*)\))?", rest):
+        for n in GREETING_NAME_RE.finditer(rest):
             if rest[: n.start()].count("(") > rest[: n.start()].count(")"):
                 continue
             u = n.group("u")
             add(m.start("rest") + n.start("n"), m.start("rest") + n.end("n"), "greeting", None, u, m.start("rest") + n.start("u") if u else None)
     # "Gruppe Name, Name og Name" opening a paragraph
-    for m in re.finditer(rf"(?m)^[ \xa0]*Gruppe[ \xa0]+(?P<rest>{NAME}(?:[ \xa0]*,[ \xa0]*{NAME})*(?:[ \xa0]+og[ \xa0]+{NAME}))[ \xa0]*$", text):
-        for n in re.finditer(NAME, m.group("rest")):
+    for m in GROUP_LIST_RE.finditer(text):
+        for n in NAME_RE.finditer(m.group("rest")):
             add(m.start("rest") + n.start(), m.start("rest") + n.end(), "group-list")
     # "Name: lower-case speech" opening a paragraph or line
-    for m in re.finditer(rf"(?:^|(?<=[.!?\n])|(?<=[{_LOW}] ))[ \xa0]*(?P<name>[{_UP}][{_LOW}]+(?:[ \xa0][{_UP}][{_LOW}]+)?):[ \xa0]+(?=[a-zæøå])", text):
+    for m in _finditer_lines(SPEAKER_RE, SPEAKER_ANCHOR, text):
         name = m.group("name")
         if name.lower() in NOT_NAMES or gaz.lookup(name) or len(name) < 3 or any(_looks_common(t) for t in name.split()):
             continue
@@ -402,14 +569,14 @@ def _person_hits(text: str, gaz: Gazetteer, places: list[PlaceMention] | None = 
     # runs of capitalised name tokens inside participant lists
     for s, e, kind in spans:
         run: list[tuple[int, int]] = []
-        tokens = [(s + m.start(), s + m.end(), m.group()) for m in re.finditer(NAME_TOKEN, text[s:e])]
+        tokens = [(s + m.start(), s + m.end(), m.group()) for m in NAME_TOKEN_RE.finditer(text[s:e])]
         for k, (a, b, tok) in enumerate(tokens + [(e, e, "")]):
             breaks = (
                 not tok
                 or any(p.start <= a < p.end for p in places)
                 or any(x <= a < y for x, y in orgs)
                 or tok.lower() in NOT_NAMES
-                or (run and not re.fullmatch(r"[ \xa0]+", text[run[-1][1] : a]))
+                or (run and not SPACES_RE.fullmatch(text[run[-1][1] : a]))
             )
             if breaks:
                 if len(run) >= 2:
@@ -476,27 +643,28 @@ def _seminar(board_id: str) -> str:
 
 def _opens_sentence(text: str, start: int) -> bool:
     prefix = text[:start].rstrip(" \t\xa0")
-    return not prefix or prefix[-1] in "\n.!?-•*:" or bool(re.search(r"\d[.)]?$", prefix))
+    return not prefix or prefix[-1] in "\n.!?-•*:" or bool(NUMBER_OPENS_RE.search(prefix[-3:]))
 
 
 def _speaker_place(text: str, p: PlaceMention) -> bool:
     """'Lillestrøm: ...', 'Time Kommune: ...', 'Tromsø. Bodø: ...' opening a sentence or list item."""
     prefix = text[: p.start].rstrip(" \t")
-    opens = not prefix or prefix[-1] in "\n.!?-•*:" or re.search(r"\d[.)]$", prefix)
+    opens = not prefix or prefix[-1] in "\n.!?-•*:" or NUMBER_ITEM_RE.search(prefix[-3:])
     if not opens:
         return False
-    return bool(re.match(r"[ \xa0]*(?:kommunes?|kulturskole|kulturskule)?[ \xa0]*(?::|\.(?=\s+[A-ZÆØÅ]|\s*$))", text[p.end :], re.I))
+    return bool(SPEAKER_PLACE_TAIL_RE.match(text[p.end :]))
 
 
-def _author_info(author: str, gaz: Gazetteer):
+def _author_info(author: str, gaz: Gazetteer, find_places: PlaceFinder | None = None):
     """Classify an author line: ('group', 'Gruppe 3') | ('place', ...) | ('org', ...) | ('person', name) | ('other', label)."""
+    find_places = _finder(gaz, find_places)
     a = author.strip()
     m = re.search(r"(?i)\bgruppe\s*(?:nr\.?\s*)?(\d+)\b", a)
     if m:
         return "group", f"Gruppe {m.group(1)}"
     if re.match(r"(?i)gruppe\b", a):
         return "other", a
-    places = find_place_mentions(a, gaz) or find_place_mentions(a.title(), gaz)
+    places = find_places(a) or find_places(a.title())
     if ORG_RE.search(a) or ORG_RE.search(a.title()) or re.search(r"(?i)kultursk[uo]le", a):
         return "org", a
     if places:
@@ -507,8 +675,9 @@ def _author_info(author: str, gaz: Gazetteer):
     return "other", a
 
 
-def _post_places(post, gaz: Gazetteer, board_support: set[str]) -> tuple[list[dict], list[dict]]:
+def _post_places(post, gaz: Gazetteer, board_support: set[str], find_places: PlaceFinder | None = None) -> tuple[list[dict], list[dict]]:
     """Place rows and participant rows of one post (group ids are filled in later)."""
+    find_places = _finder(gaz, find_places)
     rows: list[dict] = []
     parts: list[dict] = []
     body = post.text_clean or ""
@@ -521,13 +690,13 @@ def _post_places(post, gaz: Gazetteer, board_support: set[str]) -> tuple[list[di
     if isinstance(post.author, str) and post.author:
         sources.append(("author", post.author))
     for source, text in sources:
-        places = find_place_mentions(text, gaz)
+        places = find_places(text)
         if source == "text":
-            spans = member_spans(text, gaz)
+            spans = member_spans(text, gaz, find_places)
         elif source == "author":
             spans = [(0, len(text), "author")]
         else:  # titles and labels: only parenthesised lists ("Dialogtema 1 (Stavanger v/Name, ...)")
-            spans = [(m.start(), m.end(), "parenthesis") for m in re.finditer(r"\([^)]*\)", text)]
+            spans = [(m.start(), m.end(), "parenthesis") for m in PARENTHESIS_RE.finditer(text)]
         hits = _person_hits(text, gaz, places, spans) if source != "author" else []
         # a place inside a person's name is a surname ("Sindre Sortland - Vaksdal")
         places = [p for p in places if not any(h.start <= p.start < h.end for h in hits)]
@@ -566,11 +735,11 @@ def _post_places(post, gaz: Gazetteer, board_support: set[str]) -> tuple[list[di
             continue
         # participants from lists (text, title) and the author line
         if source == "author":
-            kind, label = _author_info(text, gaz)
+            kind, label = _author_info(text, gaz, find_places)
             if kind == "person":
                 parts.append(dict(source="author", person=text.strip(), person_start=None, person_end=None, role_raw="skriver", organisation=None, places=[], pattern="author"))
             elif "(" in text or kind == "group":
-                hits = _person_hits(text.title(), gaz, spans=[(0, len(text), "author")])
+                hits = _person_hits(text.title(), gaz, spans=[(0, len(text), "author")], find_places=find_places)
                 org = re.search(r"\(([^)]*)\)", text)
                 role = re.search(ROLE, text.lower())
                 for h in hits[:1]:
@@ -605,7 +774,7 @@ def _post_places(post, gaz: Gazetteer, board_support: set[str]) -> tuple[list[di
         # listed places and organisations without a person
         for s, e, kind in spans:
             seg = text[s:e]
-            for item in re.finditer(r"[^,;/\n()]+", seg):
+            for item in LIST_ITEM_RE.finditer(seg):
                 a, b = s + item.start(), s + item.end()
                 if any(not (b <= h.start or a >= h.end) for h in hits):
                     continue
@@ -643,6 +812,21 @@ def _lev(a: str, b: str) -> int:
     return prev[-1]
 
 
+def _first_post_id(posts: pd.DataFrame, sub: list[tuple[int, object]]) -> str:
+    """The post id of a group's first post by source line: the one post on the lowest line.
+
+    ``sub`` is the group's (position in ``posts``, row) pairs in table order.
+    Ties (a group on two boards) and missing lines are left to pandas'
+    sort, as before, so the choice among tied posts does not change.
+    """
+    lines = [p.source_line for _, p in sub]
+    if all(isinstance(x, (int, np.integer)) for x in lines):
+        low = min(lines)
+        if lines.count(low) == 1:
+            return sub[lines.index(low)][1].post_id
+    return posts.iloc[[pos for pos, _ in sub]].sort_values("source_line").post_id.iloc[0]
+
+
 def extract_who(posts: pd.DataFrame, boards: pd.DataFrame | None = None, gaz: Gazetteer | None = None) -> dict[str, pd.DataFrame]:
     """Groups, participants and places of every post.
 
@@ -653,24 +837,26 @@ def extract_who(posts: pd.DataFrame, boards: pd.DataFrame | None = None, gaz: Ga
     ``boards`` is accepted for the layout and future use; it may be None.
     """
     gaz = gaz or load_gazetteer()
+    find_places = _PlaceMemo(gaz)
     posts = posts.sort_values(["board_id", "ordinal"] if "ordinal" in posts.columns else ["board_id", "source_line"])
+    post_list = list(posts.itertuples())
     # names accepted without doubt anywhere on a board support weak mentions of the same name
     support: dict[str, set[str]] = {}
-    for p in posts.itertuples():
+    for p in post_list:
         for t in (p.text_clean, p.title, p.author):
             if isinstance(t, str):
-                for m in find_place_mentions(t, gaz):
+                for m in find_places(t):
                     if not m.weak:
                         support.setdefault(p.board_id, set()).add(m.key)
 
     per_post: dict[str, tuple[list[dict], list[dict]]] = {}
-    for p in posts.itertuples():
-        per_post[p.post_id] = _post_places(p, gaz, support.get(p.board_id, set()))
+    for p in post_list:
+        per_post[p.post_id] = _post_places(p, gaz, support.get(p.board_id, set()), find_places)
 
     # ---- group keys
     post_key: dict[str, tuple[str, str, str]] = {}  # post_id -> (seminar, key, label, source)
     author_person_n: dict[tuple[str, str], int] = {}
-    for p in posts.itertuples():
+    for p in post_list:
         sem = _seminar(p.board_id)
         rows, parts = per_post[p.post_id]
         if p.kind == "prompt":
@@ -679,7 +865,7 @@ def extract_who(posts: pd.DataFrame, boards: pd.DataFrame | None = None, gaz: Ga
             post_key[p.post_id] = (sem, slug(p.group_label), p.group_label.strip(), "label")
             continue
         if isinstance(p.author, str) and p.author.strip():
-            kind, label = _author_info(p.author, gaz)
+            kind, label = _author_info(p.author, gaz, find_places)
             if kind == "person":
                 k = (sem, fold(p.author))
                 n = author_person_n.setdefault(k, len([x for x in author_person_n if x[0] == sem]) + 1)
@@ -725,7 +911,7 @@ def extract_who(posts: pd.DataFrame, boards: pd.DataFrame | None = None, gaz: Ga
         for pid in pids:
             sem, key, label, src = post_key[pid]
             if src == "label":
-                lk |= {m.key for m in find_place_mentions(label, gaz)}
+                lk |= {m.key for m in find_places(label)}
         label_keys[gid] = lk
         explicit = {
             r["key"]
@@ -744,7 +930,7 @@ def extract_who(posts: pd.DataFrame, boards: pd.DataFrame | None = None, gaz: Ga
 
     # ---- frames
     place_rows, part_rows = [], []
-    for p in posts.itertuples():
+    for p in post_list:
         rows, parts = per_post[p.post_id]
         gid = post_gid.get(p.post_id)
         seq = {}
@@ -769,27 +955,45 @@ def extract_who(posts: pd.DataFrame, boards: pd.DataFrame | None = None, gaz: Ga
         parts_df[c] = parts_df[c].astype("Int32")
 
     group_rows = []
+    # each group's posts, place rows and participant rows, in table order (what
+    # filtering the frames by the group's post ids gives)
+    g_posts: dict[str, list[tuple[int, object]]] = {gid: [] for gid in by_group}
+    for pos, p in enumerate(post_list):
+        gid = post_gid.get(p.post_id)
+        if gid is not None:
+            g_posts[gid].append((pos, p))
+    g_places: dict[str, list[dict]] = {gid: [] for gid in by_group}
+    for r in place_rows:
+        if r["group_id"] is not None:
+            g_places[r["group_id"]].append(r)
+    g_parts: dict[str, list[dict]] = {gid: [] for gid in by_group}
+    for x in part_rows:
+        if x["group_id"] is not None:
+            g_parts[x["group_id"]].append(x)
     for gid, pids in sorted(by_group.items()):
-        sub = posts[posts.post_id.isin(pids)]
+        sub = g_posts[gid]
         sem, key, label, src = post_key[pids[0]]
         if src == "label":
-            label = sub.group_label.dropna().iloc[0]
-        pl = places_df[places_df.post_id.isin(pids)]
-        part = pl[pl.role == "participant"]
-        resolved = part.dropna(subset=["kommunenummer"]).drop_duplicates("kommunenummer")
-        unresolved = sorted(set(part[part.kommunenummer.isna()].kommunenavn.dropna()))
-        venue = pl[pl.role == "venue"].kommunenavn.dropna().unique()
-        pp = parts_df[parts_df.post_id.isin(pids)]
-        orgs = list(dict.fromkeys(pp.organisation.dropna()))
+            label = next(p.group_label for _, p in sub if pd.notna(p.group_label))
+        pl = g_places[gid]
+        part = [r for r in pl if r["role"] == "participant"]
+        resolved: dict[str, str] = {}  # kommunenummer -> kommunenavn, first row wins
+        for r in part:
+            if r["kommunenummer"] is not None and r["kommunenummer"] not in resolved:
+                resolved[r["kommunenummer"]] = r["kommunenavn"]
+        unresolved = sorted({r["kommunenavn"] for r in part if r["kommunenummer"] is None and r["kommunenavn"] is not None})
+        venue = list(dict.fromkeys(r["kommunenavn"] for r in pl if r["role"] == "venue" and r["kommunenavn"] is not None))
+        pp = g_parts[gid]
+        orgs = list(dict.fromkeys(x["organisation"] for x in pp if x["organisation"] is not None))
         group_rows.append(dict(
-            group_id=gid, seminar=sem, board_ids=";".join(sorted(sub.board_id.unique())), label=label, label_source=src,
-            n_posts=len(pids), first_post_id=sub.sort_values("source_line").post_id.iloc[0],
-            kommunenummer=";".join(sorted(resolved.kommunenummer)) or None,
-            kommuner="; ".join(resolved.sort_values("kommunenummer").kommunenavn) or None,
+            group_id=gid, seminar=sem, board_ids=";".join(sorted({p.board_id for _, p in sub})), label=label, label_source=src,
+            n_posts=len(pids), first_post_id=_first_post_id(posts, sub),
+            kommunenummer=";".join(sorted(resolved)) or None,
+            kommuner="; ".join(resolved[k] for k in sorted(resolved)) or None,
             unresolved_places="; ".join(unresolved) or None,
             venue="; ".join(venue) or None,
             organisations="; ".join(orgs) or None,
-            n_persons=int(pp.person.dropna().map(fold).nunique()),
+            n_persons=len({fold(x["person"]) for x in pp if x["person"] is not None}),
         ))
     groups_df = pd.DataFrame(group_rows, columns=["group_id", "seminar", "board_ids", "label", "label_source", "n_posts", "first_post_id", "kommunenummer", "kommuner", "unresolved_places", "venue", "organisations", "n_persons"])
     groups_df["n_posts"] = groups_df["n_posts"].astype("Int32")

@@ -177,3 +177,44 @@ def test_member_spans_header_block_stops_at_first_question():
     text = "Gruppen besto av: Eidsvoll Anita, kultursjef\n\nVadsø Anja, kulturskoleleder\n\n1./2./3. På hvilke området kan kulturskolen samarbeide?"
     (span,) = member_spans(text)
     assert text[span[0] : span[1]].strip().endswith("kulturskoleleder")
+
+
+# ---------------------------------------------------------------- fast scans = the plain patterns
+
+SCAN_CASES = [
+    "Gruppen besto av:\nHalden Mona, lærer og student\n\nKulturskolerådet Bård H., rådgiver",
+    "gruppa\nbestod \t av :Kari, Per\nVår gruppe: Ola\nvår\n\ngruppe:\nDeltakere:a Til stede: tilstede: Gruppemedlemmer:",
+    "Kommunar: Sogndal, Luster\nsmå kommuner: x:Kommunar:KOMMUNER :Medlemmer:\na Medlemmer: kl. 10:30 :: :",
+    "Bodø kulturskole og Time kulturskule, kulturskolen. Norsk kulturråd, Norges musikkorps forbund for barn og unge.",
+    "Nord universitet, Universitetet i Bergen, universitetet i Agder; Kunnskapsdepartementet Oslo.\nMusikkrådetForbundet x-Norsk y",
+    "NTNU, UiT, UiB, UiO, OsloMet, HVL, UKM Norge, KS, Udir, Kulturtanken; KSx UKMNorge",
+    "Kari Nordmann, konst. rektor i Bergen\nPer Olsen,rådgiver\n, rektor\nOla Nordmann - Bergen kommune\n[Person 2] (ref) - Norsk kulturråd",
+    "Kari Hansen i Kulturrådet, Ola i Oslo\nKari: vi snakket\nTone Li: hei\nMari Sand (Referent)\nPer (REF.) og Åse (sekretær)",
+    "Hilsen Kari (Bodø)\nog Per\nmvh Ola Nordmann (ref) og Kari",
+]
+
+
+def _scan_texts(posts):
+    texts = [t for col in ("text_clean", "title", "author") for t in posts[col].dropna()]
+    return SCAN_CASES + texts + [t.title() for t in texts] + [t.upper() for t in texts]
+
+
+def test_fast_scans_find_what_the_patterns_find(posts):
+    from pipeline import who
+
+    pairs = [
+        (who.NAME_ROLE_RE, who.NAME_ROLE_ANCHOR),
+        (who.NAME_ORG_RE, who.NAME_ORG_ANCHOR),
+        (who.NAME_IN_RE, who.NAME_IN_ANCHOR),
+        (who.NAME_REF_RE, who.REF_ROLE_RE),
+        (who.SPEAKER_RE, who.SPEAKER_ANCHOR),
+    ]
+    found = 0
+    for text in _scan_texts(posts):
+        assert who._orgs(text) == [m.span() for m in who.ORG_RE.finditer(text)], text
+        assert [m.span() for m in who._header_matches(text)] == [m.span() for m in who.HEADER_RE.finditer(text)], text
+        for pattern, anchor in pairs:
+            want = [(m.span(), m.groupdict()) for m in pattern.finditer(text)]
+            assert [(m.span(), m.groupdict()) for m in who._finditer_lines(pattern, anchor, text)] == want, (pattern.pattern, text)
+            found += len(want)
+    assert found > 50

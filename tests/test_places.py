@@ -225,3 +225,14 @@ def test_participant_places_against_truth_pipeline(processed, truth, gaz):
     board = truth["2023-02-09_dialogseminar-fremtidens-kulturskole.txt"]
     p, r, fp, fn = participant_place_scores(posts, board, gaz)
     assert p >= 0.90 and r >= 0.90, (p, r, sorted(fp), sorted(fn))
+
+
+def test_results_do_not_depend_on_the_per_word_memos():
+    """The gazetteer memoises per-word work; a fresh gazetteer and a used one give the same mentions."""
+    from pipeline.places import Gazetteer
+
+    texts = ["AskØyarden og Vestre Totens innlegg", "Time kulturskule. Time er kort.", "østre Toten, Osterøys, Våler i Østfold"]
+    used = load_gazetteer()
+    for text in texts * 2:
+        fresh = Gazetteer(used.by_key.copy(), used.kind.copy(), used.counties.copy(), used.max_words)
+        assert find_place_mentions(text, fresh) == find_place_mentions(text, used)
