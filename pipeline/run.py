@@ -300,6 +300,8 @@ def load_shared_resources(later: tuple[str, ...], keep_names: bool, backend: str
         for word_list in (nn_lexicon.nb_forms, nn_lexicon.nn_only, nn_lexicon.nb_only, nn_lexicon.lexicon, nn_lexicon.phrases):
             word_list()
     if "who" in later:
+        import pipeline.who  # noqa: F401  (compiles its patterns on import)
+
         load_gazetteer()
     if "tag" in later:
         get_tagger(model=model)
