@@ -78,6 +78,51 @@ def _similar(a: str, b: str) -> float:
     return SequenceMatcher(None, a, b, autojunk=False).ratio()
 
 
+def lcs_length(a: str, b: str) -> int:
+    """Length of the longest common subsequence of ``a`` and ``b`` (bit-parallel, Hyyrö 2004)."""
+    masks: dict[str, int] = {}
+    for i, ch in enumerate(b):
+        masks[ch] = masks.get(ch, 0) | (1 << i)
+    full = (1 << len(b)) - 1
+    v = full
+    for ch in a:
+        u = v & masks.get(ch, 0)
+        v = ((v + u) | (v - u)) & full
+    return len(b) - v.bit_count()
+
+
+def _similarity_above(a: str, b: str, threshold: float) -> float | None:
+    """``_similar(a, b)`` when it exceeds ``threshold``, else None; cheap when an upper bound rules it out.
+
+    ``SequenceMatcher.ratio`` is 2*M/T, M the letters in its matching blocks
+    and T the total length. The blocks form a common subsequence, so M is at
+    most the longest common subsequence, which is at most the shorter
+    length. These bounds are tried first; the answer is always the one
+    ``_similar`` gives, only the expensive ``ratio`` is skipped.
+    """
+    a, b = " ".join(a.lower().split()), " ".join(b.lower().split())
+    total = len(a) + len(b)
+    if total and (2.0 * min(len(a), len(b)) / total <= threshold or 2.0 * lcs_length(a, b) / total <= threshold):
+        return None
+    ratio = SequenceMatcher(None, a, b, autojunk=False).ratio()
+    return ratio if ratio > threshold else None
+
+
+def _similar_above(a: str, b: str, threshold: float) -> bool:
+    """``_similar(a, b) > threshold`` (see ``_similarity_above``)."""
+    return _similarity_above(a, b, threshold) is not None
+
+
+def _most_similar(text: str, questions: dict[int, str], threshold: float) -> int | None:
+    """The number of the question most similar to ``text`` (the first on ties), if above ``threshold``."""
+    best, best_score = None, threshold
+    for no, question in questions.items():
+        score = _similarity_above(text, question, best_score)
+        if score is not None:
+            best, best_score = no, score
+    return best
+
+
 def _numbers(nums: str) -> list[int]:
     return [int(n) for n in re.findall(r"\d{1,2}", nums)]
 
@@ -89,7 +134,7 @@ def _question_part(rest: str, questions: dict[int, str], no: int | None) -> int:
         return m.end()
     known = questions.get(no) if no is not None else None
     m = re.match(r"\s*([^.?!]*[.?!])", rest)
-    if known and m and INTERROGATIVE_RE.match(m.group(1).strip()) and _similar(m.group(1), known[: len(m.group(1)) + 10]) > 0.6:
+    if known and m and INTERROGATIVE_RE.match(m.group(1).strip()) and _similar_above(m.group(1), known[: len(m.group(1)) + 10], 0.6):
         # a copied question that ends with '.' instead of '?'
         rest_pos = m.end()
         more = _question_part(rest[rest_pos:], {}, None) if rest[rest_pos:].strip() else 0
@@ -102,7 +147,7 @@ def _question_part(rest: str, questions: dict[int, str], no: int | None) -> int:
         if not m:
             break
         sentence = m.group(1).strip()
-        if INTERROGATIVE_RE.match(sentence) or (first and known and _similar(sentence, known[: len(sentence) + 10]) > 0.6):
+        if INTERROGATIVE_RE.match(sentence) or (first and known and _similar_above(sentence, known[: len(sentence) + 10], 0.6)):
             pos += m.end()
             end = pos
             first = False
@@ -165,8 +210,8 @@ def segment_post(text: str, questions: dict[int, str] | None = None, title: str 
                 # an unnumbered copy of a prompt question
                 stripped = line.strip()
                 if questions and stripped.endswith("?"):
-                    best = max(questions, key=lambda n: _similar(stripped, questions[n]))
-                    if _similar(stripped, questions[best]) > 0.8:
+                    best = _most_similar(stripped, questions, 0.8)
+                    if best is not None:
                         add(seg_start, l_start, "answer" if current else "text", current, note)
                         current, note, last_no = best, None, best
                         add(l_start, l_end, "question", best, None)
@@ -217,7 +262,7 @@ def _accept_header(line: str, questions: dict[int, str], last_no: int | None):
         return None
     if not rest:
         return no, note, m.end()
-    if INTERROGATIVE_RE.match(rest) or (questions and _similar(rest[: len(questions[no]) + 5], questions[no]) > 0.6):
+    if INTERROGATIVE_RE.match(rest) or (questions and _similar_above(rest[: len(questions[no]) + 5], questions[no], 0.6)):
         return no, note, m.end()
     in_order = last_no is None or no > last_no
     if in_order and (sep or len(nums) > 1 or not re.match(r"^[a-zæøå]", rest)):
@@ -233,10 +278,11 @@ def board_questions(posts: pd.DataFrame) -> dict[tuple[str, int], dict[int, str]
     """Numbered prompt questions per (board_id, dialogue_theme), from the prompt posts."""
     out: dict[tuple[str, int], dict[int, str]] = {}
     prompts = posts[(posts["kind"] == "prompt") & posts["dialogue_theme"].notna()]
-    for row in prompts.itertuples(index=False):
-        qs = prompt_questions(row.text_clean)
+    for board_id, theme, text in zip(prompts["board_id"].tolist(), prompts["dialogue_theme"].tolist(),
+                                     prompts["text_clean"].tolist()):
+        qs = prompt_questions(text)
         if qs:
-            out.setdefault((row.board_id, int(row.dialogue_theme)), {}).update(qs)
+            out.setdefault((board_id, int(theme)), {}).update(qs)
     return out
 
 
@@ -251,22 +297,13 @@ def segments_frame(posts: pd.DataFrame) -> pd.DataFrame:
     """
     qmap = board_questions(posts)
     rows = []
-    for row in posts[posts["kind"] == "response"].itertuples(index=False):
-        theme = row.dialogue_theme
-        questions = qmap.get((row.board_id, int(theme)), {}) if pd.notna(theme) else {}
-        for seg in segment_post(row.text_clean, questions, row.title if isinstance(row.title, str) else None):
-            rows.append({
-                "segment_id": f"{row.post_id}-S{seg.seq:02d}",
-                "post_id": row.post_id,
-                "seq": seg.seq,
-                "role": seg.role,
-                "question_no": seg.question_no,
-                "question_note": seg.question_note,
-                "question_text": seg.question_text,
-                "start": seg.start,
-                "end": seg.end,
-                "text": row.text_clean[seg.start:seg.end],
-            })
+    responses = posts[posts["kind"] == "response"]
+    for post_id, board_id, theme, title, text in zip(
+            *(responses[c].tolist() for c in ("post_id", "board_id", "dialogue_theme", "title", "text_clean"))):
+        questions = qmap.get((board_id, int(theme)), {}) if pd.notna(theme) else {}
+        for seg in segment_post(text, questions, title if isinstance(title, str) else None):
+            rows.append((f"{post_id}-S{seg.seq:02d}", post_id, seg.seq, seg.role, seg.question_no,
+                         seg.question_note, seg.question_text, seg.start, seg.end, text[seg.start:seg.end]))
     frame = pd.DataFrame(rows, columns=["segment_id", "post_id", "seq", "role", "question_no", "question_note",
                                         "question_text", "start", "end", "text"])
     frame["question_no"] = frame["question_no"].astype("Int32")

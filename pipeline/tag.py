@@ -1,12 +1,17 @@
 """Theme coding: match the codebook's rules in each segment and decide the themes of each post.
 
-The tagger runs spaCy's ``PhraseMatcher`` (over ``LOWER`` and over
-``LEMMA``) and ``Matcher`` (terms with numbers, exact forms or POS) over the
-tokens of every segment: each word of a rule term matches a token's
-lower-cased form or its lemma (from the project's model,
-``pipeline.nlp.load()``), always the whole token, so "tid" never fires
-inside "tidligere" and "pris" never inside "prisgitt". A hit that lies wholly inside a match of one of the
-theme's ``ignore`` terms does not count ("Rom 3" is a group, not a room).
+Each word of a rule term matches a token's lower-cased form or its lemma
+(from the project's model, ``pipeline.nlp.load()``), always the whole token,
+so "tid" never fires inside "tidligere" and "pris" never inside "prisgitt".
+A term of plain words matches consecutive tokens whose forms all match, or
+whose lemmas all match; a term with ``#``, ``=Exact`` or ``/POS`` words may
+mix forms and lemmas word by word. These are the semantics of spaCy's
+``PhraseMatcher`` over ``LOWER`` and over ``LEMMA`` and of its ``Matcher``,
+which earlier versions built for every board; :class:`Tagger` now matches
+directly, with what it works out per distinct word memoised, so that
+tagging costs little beyond the model's pass (see ``Tagger.matches``). A
+hit that lies wholly inside a match of one of the theme's ``ignore`` terms
+does not count ("Rom 3" is a group, not a room).
 
 A response post has a theme when, over all its segments, at least one
 ``strong`` term hits, or weak terms hit at least ``min_weak`` different words
@@ -28,60 +33,129 @@ Without a model (``spacy.blank("nb")``) only written forms match.
 """
 from __future__ import annotations
 
-import itertools
+import copy
 import logging
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from operator import itemgetter
 from pathlib import Path
+from typing import NamedTuple
 
+import numpy as np
 import pandas as pd
+from spacy.attrs import IDX, LEMMA, LENGTH, LIKE_NUM, ORTH
 from spacy.language import Language
-from spacy.matcher import Matcher, PhraseMatcher
 from spacy.tokens import Doc
 
-from pipeline.codebook import Codebook, Term, TokenSpec, codebook_frame, load_codebook
+from pipeline.codebook import Codebook, Term, codebook_frame, load_codebook
 from pipeline.segment import segments_frame
 
 log = logging.getLogger("pipeline.tag")
 
-MAX_PATTERNS_PER_TERM = 5000
 TAG_COLUMNS = ["post_id", "segment_id", "theme_id", "rule", "pattern", "strength", "matched_text", "start", "end"]
+NGRAM = 3  # length of the letter n-grams that index the globs (see GlobIndex)
+_NONE: frozenset[int] = frozenset()
+_MATCH_ORDER = itemgetter(0, 1, 2)  # start, end, codebook order
+MEMO_LIMIT = 200_000  # entries per memo of a Tagger (about 200 bytes each); a full memo is emptied
 
 
-def _token_alternatives(spec: TokenSpec, lowers: dict[str, list[str]], lemmas: dict[str, list[str]]) -> list[dict]:
-    """Matcher token patterns for one word of a term, given the forms and lemmas that match it.
+def required_text(regex: str) -> str:
+    """The longest run of letters that every match of a glob regex contains ('' when unknown).
 
-    Globs are expanded against the words actually present (``lowers`` and
-    ``lemmas`` map a word regex to the matching strings), so that the Matcher
-    compares plain ``LOWER``/``LEMMA`` values (fast hash comparisons) instead
-    of running a regular expression or set predicate on every token.
+    ``regex`` is a pattern written by ``codebook.glob_to_regex``: ``^`` and
+    ``$``, literal (possibly backslash-escaped) characters, ``.``, ``.*``
+    and ``(?:a|b)`` groups. Literal characters between wildcards and groups
+    must all appear, in a row. Anything else (character classes, a
+    quantifier after a literal, top-level ``|``) gives '', i.e. "no known
+    requirement", so that the caller tests the regex on every word.
     """
-    if spec.kind == "num":
-        alts = [{"LIKE_NUM": True}]
-    elif spec.kind == "exact":
-        alts = [{"ORTH": w} for w in (spec.literals or ())] or [{"ORTH": {"REGEX": spec.regex}}]
-    else:
-        alts = [{"LOWER": w} for w in lowers.get(spec.regex, ())]
-        alts += [{"LEMMA": w} for w in lemmas.get(spec.regex, ())]
-    if spec.pos:
-        alts = [{**a, "POS": spec.pos} for a in alts]
-    return alts
+    runs, run = [], []
+    i, n = 0, len(regex)
+    while i < n:
+        ch = regex[i]
+        if ch == "\\" and i + 1 < n:
+            if regex[i + 1].isalnum():
+                return ""  # \d, \w, \b ...: not a literal
+            run.append(regex[i + 1])
+            i += 2
+            continue
+        if ch in "^$" and (i == 0 or i == n - 1):
+            runs.append("".join(run))
+            run = []
+        elif ch == ".":
+            runs.append("".join(run))
+            run = []
+            if regex[i + 1: i + 2] == "*":
+                i += 1
+        elif ch == "(" and regex.startswith("(?:", i):
+            runs.append("".join(run))
+            run = []
+            j = i + 3
+            while j < n and regex[j] != ")":
+                if regex[j] in "([":
+                    return ""
+                j += 2 if regex[j] == "\\" else 1
+            if j >= n or regex[j + 1: j + 2] in ("*", "+", "?", "{"):
+                return ""
+            i = j
+        elif ch in "()[]{}|*+?^$":
+            return ""
+        else:
+            run.append(ch)
+        i += 1
+    runs.append("".join(run))
+    return max(runs, key=len)
 
 
-def term_patterns(term: Term, lowers: dict[str, list[str]], lemmas: dict[str, list[str]]) -> list[list[dict]]:
-    """The Matcher patterns of a term: every mix of form/lemma matching over its words.
+class GlobIndex:
+    """Which of the codebook's glob words a lower-cased word matches.
 
-    Empty when some word of the term matches no word present.
+    A word matches a glob with spellings (no ``*`` or ``?``) when it is one
+    of them, and any other glob when its anchored regex matches. Only globs
+    whose required letters (``required_text``) share an n-gram with the word
+    are tested; globs without ``NGRAM`` required letters in a row are tested
+    on every word.
     """
-    per_word = [_token_alternatives(t, lowers, lemmas) for t in term.tokens]
-    if any(not alts for alts in per_word):
-        return []
-    return [list(p) for p in itertools.islice(itertools.product(*per_word), MAX_PATTERNS_PER_TERM)]
+
+    def __init__(self, globs: list[tuple[re.Pattern, tuple[str, ...] | None]]):
+        self._literal: dict[str, list[int]] = {}
+        self._by_ngram: dict[str, list[tuple[int, re.Pattern]]] = {}
+        self._always: list[tuple[int, re.Pattern]] = []
+        for gid, (rx, literals) in enumerate(globs):
+            if literals is not None:
+                for w in literals:
+                    self._literal.setdefault(w, []).append(gid)
+                continue
+            need = required_text(rx.pattern)
+            if len(need) >= NGRAM:
+                self._by_ngram.setdefault(need[:NGRAM], []).append((gid, rx))
+            else:
+                self._always.append((gid, rx))
+
+    def __call__(self, word: str) -> frozenset[int]:
+        """Ids (positions in the list given to the constructor) of the globs ``word`` matches."""
+        ids = set(self._literal.get(word, ()))
+        candidates = list(self._always)
+        for i in range(len(word) - NGRAM + 1):
+            candidates += self._by_ngram.get(word[i: i + NGRAM], ())
+        ids.update(gid for gid, rx in candidates if rx.match(word))
+        return frozenset(ids) if ids else _NONE
 
 
 @dataclass(frozen=True)
-class Hit:
+class _Rule:
+    """A term compiled for matching: ``words`` are (kind, id, pos) with kind glob/exact/num."""
+
+    term: Term
+    order: int  # position in the codebook: a stable order for hits at the same tokens
+    words: tuple[tuple[str, int, str | None], ...]
+    plain: bool  # only globs without POS: all forms or all lemmas must match (no mixing)
+
+
+class Hit(NamedTuple):
+    """A counted match of a term in one text (of the texts given to ``Tagger.hits``)."""
+
     term: Term
     seg_index: int
     tok_start: int
@@ -91,11 +165,34 @@ class Hit:
     word: str  # lemma (or lower-cased form) of the matched words: weak hits count once per word
 
 
+class _Token(NamedTuple):
+    """What matching needs to know about a token with a given written form and lemma."""
+
+    forms: frozenset[int]  # glob words its lower-cased form matches
+    lemmas: frozenset[int]  # glob words its lemma, lower-cased, matches
+    globs: frozenset[int]  # forms | lemmas
+    exacts: frozenset[int]  # =Exact words its written form matches
+    singles: tuple[tuple[int, Term], ...]  # (codebook order, term): one-word plain terms it matches
+    chains: dict[int, tuple[_Rule, ...]]  # longer plain terms it may start, by the glob of their second word
+    starts: tuple[_Rule, ...]  # other terms it may start (not plain), checked word by word
+    word: str  # lemma, else lower-cased form, lower-cased: what a weak hit counts ('' in _INERT)
+
+
+_NO_MATCH: tuple[frozenset[int], frozenset[int]] = (_NONE, _NONE)
+_NO_CHAINS: dict[int, tuple[_Rule, ...]] = {}  # shared, never changed
+_INERT = _Token(_NONE, _NONE, _NONE, _NONE, (), _NO_CHAINS, (), "")  # a token that matches no glob or exact word
+
+
 class Tagger:
     """Compiled codebook rules for one spaCy pipeline; build once per run.
 
     ``nlp`` supplies tokenisation, lemmas and POS; pass ``pipeline.nlp.load()``
     for the project's model (``spacy.blank("nb")`` works, with forms only).
+    The tagger memoises what it works out per distinct word (which globs a
+    form or lemma matches, and so which terms a token can start): this only
+    saves work, since each entry depends on its word alone, never on the
+    texts tagged before. The memos grow with the vocabulary the process sees
+    and are emptied when one reaches ``MEMO_LIMIT`` entries.
     """
 
     def __init__(self, codebook: Codebook, nlp: Language):
@@ -103,83 +200,188 @@ class Tagger:
         self.nlp = nlp
         self._disable = [p for p in ("ner", "parser") if p in nlp.pipe_names]
         self.has_pos = any(p in nlp.pipe_names for p in ("morphologizer", "tagger"))
-        self._regex = {}
-        for term in codebook.terms():
+        globs: dict[str, int] = {}
+        glob_list: list[tuple[re.Pattern, tuple[str, ...] | None]] = []
+        exacts: dict[str, int] = {}
+        self._exact: list[tuple[frozenset[str] | None, re.Pattern]] = []
+        rules: list[_Rule] = []
+        for order, term in enumerate(codebook.terms()):
+            if not self.has_pos and any(t.pos for t in term.tokens):
+                continue  # words with /POS never hit without a tagger
+            words = []
             for spec in term.tokens:
                 if spec.kind == "glob":
-                    self._regex.setdefault(spec.regex, (re.compile(spec.regex), spec.literals))
+                    if spec.regex not in globs:
+                        globs[spec.regex] = len(glob_list)
+                        glob_list.append((re.compile(spec.regex), spec.literals))
+                    words.append(("glob", globs[spec.regex], spec.pos))
+                elif spec.kind == "exact":
+                    if spec.regex not in exacts:
+                        exacts[spec.regex] = len(self._exact)
+                        lits = frozenset(spec.literals) if spec.literals else None
+                        self._exact.append((lits, re.compile(spec.regex)))
+                    words.append(("exact", exacts[spec.regex], spec.pos))
+                else:
+                    words.append(("num", 0, spec.pos))
+            plain = all(kind == "glob" and not pos for kind, _, pos in words)
+            rules.append(_Rule(term, order, tuple(words), plain))
+        # rules by their first word, where matching starts
+        self._by_glob: dict[int, list[_Rule]] = {}
+        self._by_exact: dict[int, list[_Rule]] = {}
+        self._by_num: tuple[_Rule, ...] = tuple(r for r in rules if r.words[0][0] == "num")
+        for rule in rules:
+            kind, wid, _ = rule.words[0]
+            if kind == "glob":
+                self._by_glob.setdefault(wid, []).append(rule)
+            elif kind == "exact":
+                self._by_exact.setdefault(wid, []).append(rule)
+        self._globs = GlobIndex(glob_list)
+        # memos by string hash: ORTH -> (globs of the lower-cased form, exact words), LEMMA -> globs,
+        # and (ORTH, LEMMA) -> _Token for the tokens that match some word of a term
+        self._orth_memo: dict[int, tuple[frozenset[int], frozenset[int]]] = {}
+        self._lemma_memo: dict[int, frozenset[int]] = {}
+        self._token_memo: dict[tuple[int, int], _Token] = {}
+        self._versions: dict | None = None  # see tagger_versions
 
-    def _matchers(self, docs):
-        """Matchers for the codebook's terms, expanded against the words of ``docs``.
-
-        Terms made of plain words go to two ``PhraseMatcher``s, one over
-        ``LOWER`` (written forms) and one over ``LEMMA``, each glob expanded
-        to the forms and lemmas present in ``docs`` (fast: no per-token regex).
-        Terms with ``#``, ``=Exact`` or ``/POS`` words go to a ``Matcher``.
-        Returns (list of matchers, {match id: Term}).
-        """
-        lower_words = {t.lower_ for d in docs for t in d}
-        lemma_words = {t.lemma_ for d in docs for t in d if t.lemma_}
-        lemma_lower: dict[str, list[str]] = {}
-        for w in lemma_words:
-            lemma_lower.setdefault(w.lower(), []).append(w)
-        lowers: dict[str, list[str]] = {}
-        lemmas: dict[str, list[str]] = {}
-        for regex, (rx, literals) in self._regex.items():
-            if literals is not None:
-                found = [w for w in literals if w in lower_words]
-                found_lemma = [w for w in literals if w in lemma_lower]
-            else:
-                found = [w for w in lower_words if rx.match(w)]
-                found_lemma = [w for w in lemma_lower if rx.match(w)]
-            lowers[regex] = sorted(found)
-            lemmas[regex] = sorted(x for w in found_lemma for x in lemma_lower[w])
+    def _orth_entry(self, orth: int) -> tuple[frozenset[int], frozenset[int]]:
+        """(globs its lower-cased form matches, =Exact words it matches) for a written form (ORTH hash)."""
         vocab = self.nlp.vocab
-        by_lower = PhraseMatcher(vocab, attr="LOWER")
-        by_lemma = PhraseMatcher(vocab, attr="LEMMA")
-        matcher = Matcher(vocab, validate=False)
-        terms: dict[int, Term] = {}
-        for term in self.codebook.terms():
-            key = term.rule
-            terms[vocab.strings.add(key)] = term
-            if all(t.kind == "glob" and not t.pos for t in term.tokens):
-                forms = itertools.islice(itertools.product(*(lowers[t.regex] for t in term.tokens)), MAX_PATTERNS_PER_TERM)
-                docs_lower = [Doc(vocab, words=list(c)) for c in forms]
-                if docs_lower:
-                    by_lower.add(key, docs_lower)
-                lems = itertools.islice(itertools.product(*(lemmas[t.regex] for t in term.tokens)), MAX_PATTERNS_PER_TERM)
-                docs_lemma = [Doc(vocab, words=list(c), lemmas=list(c)) for c in lems]
-                if docs_lemma:
-                    by_lemma.add(key, docs_lemma)
-            else:
-                if not self.has_pos and any(t.pos for t in term.tokens):
-                    continue  # words with /POS never hit without a tagger
-                patterns = term_patterns(term, lowers, lemmas)
-                if patterns:
-                    matcher.add(key, patterns)
-        return [matcher, by_lower, by_lemma], terms
+        text = vocab.strings[orth]
+        forms = self._globs(vocab.strings[vocab[orth].lower])  # LOWER, as the token has it
+        exacts = frozenset(i for i, (lits, rx) in enumerate(self._exact)
+                           if (text in lits if lits is not None else rx.search(text)))
+        return (forms, exacts) if forms or exacts else _NO_MATCH
+
+    def _lemma_entry(self, lemma: int) -> frozenset[int]:
+        """Globs that a lemma (LEMMA hash; 0 for none), lower-cased, matches."""
+        text = self.nlp.vocab.strings[lemma] if lemma else ""
+        return self._globs(text.lower()) if text else _NONE
+
+    def _token(self, orth: int, lemma: int) -> _Token:
+        """The entry of a token with ORTH hash ``orth`` and LEMMA hash ``lemma`` (memos filled)."""
+        forms, exacts = self._orth_memo[orth]
+        lemmas = self._lemma_memo[lemma]
+        globs = forms | lemmas
+        singles, chains, starts = [], {}, []
+        for gid in sorted(globs):
+            for rule in self._by_glob.get(gid, ()):
+                if not rule.plain:
+                    starts.append(rule)
+                elif len(rule.words) == 1:
+                    singles.append((rule.order, rule.term))
+                else:
+                    chains.setdefault(rule.words[1][1], []).append(rule)
+        for eid in sorted(exacts):
+            starts += self._by_exact.get(eid, ())
+        return _Token(forms, lemmas, globs, exacts, tuple(sorted(singles, key=itemgetter(0))),
+                      {g: tuple(rs) for g, rs in chains.items()} if chains else _NO_CHAINS, tuple(starts),
+                      self._word(orth, lemma))
+
+    def _word(self, orth: int, lemma: int) -> str:
+        """The lemma, else the lower-cased form, lower-cased: what a weak hit counts."""
+        vocab = self.nlp.vocab
+        return ((vocab.strings[lemma] if lemma else "") or vocab.strings[vocab[orth].lower]).lower()
+
+    def _scan(self, doc: Doc) -> tuple[list[tuple[int, int, int, Term]], list[_Token], list[int], list[int],
+                                       list[int], list[int]]:
+        """The matches in ``doc`` as sorted (start, end, codebook order, term) (see ``matches``), with,
+        per token, its entry, character offset, length, ORTH and LEMMA hashes."""
+        if not len(doc):
+            return [], [], [], [], [], []
+        orths, lemmas, nums, idx, lengths = doc.to_array([ORTH, LEMMA, LIKE_NUM, IDX, LENGTH]).T.tolist()
+        orth_memo, lemma_memo, token_memo = self._orth_memo, self._lemma_memo, self._token_memo
+        for memo, entry, keys in ((orth_memo, self._orth_entry, orths), (lemma_memo, self._lemma_entry, lemmas)):
+            new = set(keys).difference(memo)
+            if len(memo) + len(new) > MEMO_LIMIT:
+                memo.clear()  # entries depend on their word alone: dropping them only costs time
+                token_memo.clear()
+                new = set(keys)
+            for key in new:
+                memo[key] = entry(key)
+        keys = list(zip(orths, lemmas))
+        new = set(keys).difference(token_memo)
+        if len(token_memo) + len(new) > MEMO_LIMIT:
+            token_memo.clear()
+            new = set(keys)
+        for key in new:
+            # only tokens that match some glob or exact word get an entry; the others are _INERT
+            # (a '#' may still match them: see nums)
+            if orth_memo[key[0]] is not _NO_MATCH or lemma_memo[key[1]]:
+                token_memo[key] = self._token(*key)
+        get = token_memo.get
+        toks = [get(key, _INERT) for key in keys]
+        n = len(toks)
+        found: list[tuple[int, int, int, Term]] = []
+        for i, tok in enumerate(toks):
+            if tok is _INERT and not nums[i]:
+                continue
+            if tok.singles:
+                found.extend((i, i + 1, order, term) for order, term in tok.singles)
+            if tok.chains and i + 1 < n:
+                # plain terms of two or more words: only those whose second word the next token matches
+                nxt = toks[i + 1].globs
+                for g2, chain in tok.chains.items():
+                    if g2 in nxt:
+                        for rule in chain:
+                            e = i + len(rule.words)
+                            if e <= n and (all(g in toks[j].forms for j, (_, g, _) in enumerate(rule.words, i))
+                                           or all(g in toks[j].lemmas for j, (_, g, _) in enumerate(rule.words, i))):
+                                found.append((i, e, rule.order, rule.term))
+            starts = tok.starts + self._by_num if nums[i] else tok.starts
+            for rule in starts:
+                e = i + len(rule.words)
+                if e <= n and all(self._word_ok(word, doc, j, toks[j], nums[j]) for j, word in enumerate(rule.words, i)):
+                    found.append((i, e, rule.order, rule.term))
+        found.sort(key=_MATCH_ORDER)
+        return found, toks, idx, lengths, orths, lemmas
+
+    @staticmethod
+    def _word_ok(word: tuple[str, int, str | None], doc: Doc, j: int, tok: _Token, num: int) -> bool:
+        """Whether token ``j`` (memo entry ``tok``, LIKE_NUM ``num``) matches a word of a term that is not plain."""
+        kind, wid, pos = word
+        if kind == "glob":
+            ok = wid in tok.globs
+        elif kind == "exact":
+            ok = wid in tok.exacts
+        else:
+            ok = bool(num)
+        return ok and (not pos or doc[j].pos_ == pos)
+
+    def matches(self, doc: Doc) -> list[tuple[Term, int, int]]:
+        """Every (term, token start, token end) where a term of the codebook matches in ``doc``.
+
+        A token matches a glob word when its lower-cased form (``LOWER``) or
+        its lemma, lower-cased, matches the glob; an ``=Exact`` word when its
+        text (``ORTH``) is one of the spellings (or matches the pattern); ``#``
+        when it looks like a number (``LIKE_NUM``); ``/POS`` also needs the
+        token's ``pos_``. Plain terms (globs only, no POS) need all their
+        words matched by forms or all by lemmas; other terms may mix. Every
+        match counts, overlapping or nested; sorted by start, end and
+        codebook order. Terms with ``/POS`` words are skipped when the
+        pipeline has no tagger.
+        """
+        return [(term, s, e) for s, e, _, term in self._scan(doc)[0]]
 
     def hits(self, texts: list[str], offsets: list[int], batch_size: int = 64) -> list[list[Hit]]:
         """Counted hits per text (ignore contexts applied); ``offsets`` shift char offsets into the post."""
-        docs = list(self.nlp.pipe(texts, batch_size=batch_size, disable=self._disable))
-        matchers, terms = self._matchers(docs)
         out = []
+        docs = self.nlp.pipe(texts, batch_size=batch_size, disable=self._disable)
         for i, (doc, off) in enumerate(zip(docs, offsets)):
-            found = sorted({m for matcher in matchers for m in matcher(doc)}, key=lambda m: (m[1], m[2], m[0]))
-            raw = [(terms[mid], s, e) for mid, s, e in found]
+            found, toks, idx, lengths, orths, lemmas = self._scan(doc)
             ignores: dict[str, list[tuple[int, int]]] = {}
-            for term, s, e in raw:
+            for s, e, _, term in found:
                 if term.kind == "ignore":
                     ignores.setdefault(term.theme_id, []).append((s, e))
             hits = []
-            for term, s, e in raw:
+            for s, e, _, term in found:
                 if term.kind == "ignore":
                     continue
-                if any(a <= s and e <= b for a, b in ignores.get(term.theme_id, ())):
+                if ignores and any(a <= s and e <= b for a, b in ignores.get(term.theme_id, ())):
                     continue
-                span = doc[s:e]
-                word = " ".join((t.lemma_ or t.lower_).lower() for t in span)
-                hits.append(Hit(term, i, s, e, off + span.start_char, off + span.end_char, word))
+                word = toks[s].word if e == s + 1 else ""
+                if not word:  # several words, or a '#' on a token that matches no glob (no memo entry)
+                    word = " ".join(toks[j].word or self._word(orths[j], lemmas[j]) for j in range(s, e))
+                hits.append(Hit(term, i, s, e, off + idx[s], off + idx[e - 1] + lengths[e - 1], word))
             out.append(hits)
         return out
 
@@ -192,56 +394,53 @@ class Tagger:
         if segments is None:
             segments = segments_frame(posts)
         responses = posts[posts["kind"] == "response"]
-        text_of = dict(zip(responses["post_id"], responses["text_clean"]))
+        response_ids = responses["post_id"].tolist()
+        text_of = dict(zip(response_ids, responses["text_clean"].tolist()))
         segs = segments[segments["post_id"].isin(text_of)].sort_values(["post_id", "seq"])
-        texts = [text_of[p][s:e] for p, s, e in zip(segs["post_id"], segs["start"], segs["end"])]
-        all_hits = self.hits(texts, [int(s) for s in segs["start"]])
+        seg_posts, seg_ids = segs["post_id"].tolist(), segs["segment_id"].tolist()
+        roles, qnos = segs["role"].tolist(), segs["question_no"].tolist()
+        starts, ends = segs["start"].tolist(), segs["end"].tolist()
+        texts = [text_of[p][s:e] for p, s, e in zip(seg_posts, starts, ends)]
+        all_hits = self.hits(texts, [int(s) for s in starts])
         # a question segment counts (answers_to terms only) when the group answered it:
         # the next segment of the post is an answer to the same question number
-        answered = []
-        rows = list(zip(segs["post_id"], segs["role"], segs["question_no"]))
-        for k, (pid, role, qno) in enumerate(rows):
-            nxt = rows[k + 1] if k + 1 < len(rows) else None
-            answered.append(role == "question" and nxt is not None and nxt[0] == pid and nxt[1] == "answer"
-                            and not pd.isna(nxt[2]) and not pd.isna(qno) and nxt[2] == qno)
-        by_post: dict[str, list[tuple[str, Hit]]] = {}
-        for pid, sid, role, ok, hits in zip(segs["post_id"], segs["segment_id"], segs["role"], answered, all_hits):
+        by_post: dict[str, dict[str, list[tuple[str, Hit]]]] = {}
+        for k, (pid, sid, role, qno, hits) in enumerate(zip(seg_posts, seg_ids, roles, qnos, all_hits)):
             if role == "question":
-                hits = [h for h in hits if h.term.kind == "answers_to" and ok]
+                nxt = k + 1
+                answered = (nxt < len(seg_posts) and seg_posts[nxt] == pid and roles[nxt] == "answer"
+                            and not pd.isna(qnos[nxt]) and not pd.isna(qno) and qnos[nxt] == qno)
+                hits = [h for h in hits if h.term.kind == "answers_to"] if answered else []
             else:
                 hits = [h for h in hits if h.term.kind != "answers_to"]
-            by_post.setdefault(pid, []).extend((sid, h) for h in hits)
+            themes = by_post.setdefault(pid, {})
+            for h in hits:
+                themes.setdefault(h.term.theme_id, []).append((sid, h))
+        ids = list(self.codebook.ids)
+        flags = np.zeros((len(response_ids), len(ids)), dtype=np.int8)
         tag_rows = []
-        matrix_rows = []
-        for pid in responses["post_id"]:
-            hits = by_post.get(pid, [])
-            row = {"post_id": pid}
-            for theme in self.codebook.themes:
-                th = [(sid, h) for sid, h in hits if h.term.theme_id == theme.id]
-                if self.decide(theme, [h for _, h in th]):
-                    row[theme.id] = 1
-                    text = text_of[pid]
-                    for sid, h in th:
-                        tag_rows.append({
-                            "post_id": pid, "segment_id": sid, "theme_id": theme.id, "rule": h.term.rule,
-                            "pattern": h.term.text, "strength": h.term.kind,
-                            "matched_text": text[h.start:h.end], "start": h.start, "end": h.end,
-                        })
-                else:
-                    row[theme.id] = 0
-            matrix_rows.append(row)
-        tags = pd.DataFrame(tag_rows, columns=TAG_COLUMNS)
-        if not tags.empty:
-            tags = tags.drop_duplicates(["post_id", "theme_id", "rule", "start", "end"])
-            tags = tags.sort_values(["post_id", "start", "end", "theme_id", "rule"], kind="stable").reset_index(drop=True)
-        for c in ("start", "end"):
-            tags[c] = tags[c].astype("int32")
-        matrix = pd.DataFrame(matrix_rows, columns=["post_id", *self.codebook.ids])
-        board = dict(zip(responses["post_id"], responses["board_id"]))
-        matrix.insert(1, "board_id", matrix["post_id"].map(board))
-        for tid in self.codebook.ids:
-            matrix[tid] = matrix[tid].astype("int8")
-        matrix.insert(2, "n_themes", matrix[list(self.codebook.ids)].sum(axis=1).astype("int16"))
+        for r, pid in enumerate(response_ids):
+            found = by_post.get(pid)
+            if not found:
+                continue
+            text = text_of[pid]
+            for t, theme in enumerate(self.codebook.themes):
+                th = found.get(theme.id)
+                if th and self.decide(theme, [h for _, h in th]):  # no hit never decides a theme (min_weak >= 1)
+                    flags[r, t] = 1
+                    tag_rows.extend((pid, sid, theme.id, h.term.rule, h.term.text, h.term.kind,
+                                     text[h.start:h.end], h.start, h.end) for sid, h in th)
+        # one row per (post, theme, rule, offsets): the same post and offsets mean the same segment and
+        # text, so the rows dropped are copies; then ordered by post, offsets, theme and rule
+        rows = list({(r[0], r[2], r[3], r[7], r[8]): r for r in reversed(tag_rows)}.values())
+        rows.sort(key=itemgetter(0, 7, 8, 2, 3))
+        tags = pd.DataFrame(rows, columns=TAG_COLUMNS).astype({"start": "int32", "end": "int32"})
+        matrix = pd.DataFrame(flags, columns=ids)
+        post_ids = pd.Series(response_ids)
+        board = dict(zip(response_ids, responses["board_id"].tolist()))
+        matrix.insert(0, "post_id", post_ids)
+        matrix.insert(1, "board_id", post_ids.map(board))
+        matrix.insert(2, "n_themes", flags.sum(axis=1, dtype=np.int16))
         return tags, matrix
 
     def code_texts(self, texts: list[str]) -> tuple[list[set[str]], pd.DataFrame]:
@@ -323,20 +522,27 @@ def tag_tables(posts: pd.DataFrame, tagger: Tagger | None = None) -> dict[str, p
 
 
 def tagger_versions(tagger: Tagger) -> dict:
-    """What to record in the manifest: codebook version and sha256, and the model used."""
-    from pipeline import nlp as nlp_mod
+    """What to record in the manifest: codebook version and sha256, and the model used.
 
-    from pipeline import config
+    Worked out once per tagger (the model's checksum reads every file of its
+    folder) and copied on every call; the model was loaded before, so the
+    files it describes are the ones read then.
+    """
+    if tagger._versions is None:
+        from pipeline import config
+        from pipeline import nlp as nlp_mod
 
-    model = dict(nlp_mod.model_info(tagger.nlp))
-    if model.get("path"):
-        # The manifest must not depend on where the checkout lives.
-        path = Path(model["path"]).resolve()
-        model["path"] = str(path.relative_to(config.PROJECT_ROOT)) if path.is_relative_to(config.PROJECT_ROOT) else path.name
-    return {
-        "codebook": {"version": str(tagger.codebook.version), "sha256": tagger.codebook.sha256},
-        "tagger_model": model,
-    }
+        model = dict(nlp_mod.model_info(tagger.nlp))
+        if model.get("path"):
+            # The manifest must not depend on where the checkout lives.
+            path = Path(model["path"]).resolve()
+            model["path"] = (str(path.relative_to(config.PROJECT_ROOT)) if path.is_relative_to(config.PROJECT_ROOT)
+                             else path.name)
+        tagger._versions = {
+            "codebook": {"version": str(tagger.codebook.version), "sha256": tagger.codebook.sha256},
+            "tagger_model": model,
+        }
+    return copy.deepcopy(tagger._versions)
 
 
 def run_tag(out_dir: Path, codebook_path: Path | None = None, nlp: Language | None = None) -> dict:

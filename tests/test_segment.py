@@ -124,3 +124,46 @@ def test_segment_post_small_cases():
         ("question", 1, "1. Hva skal til?"), ("answer", 1, "Tid og penger."),
         ("question", 2, "2."), ("answer", 2, "Mer midler."), ("answer", 2, "7.trinn er med."),
     ]
+
+
+def _lcs_table(a: str, b: str) -> int:
+    prev = [0] * (len(b) + 1)
+    for x in a:
+        cur = [0]
+        for j, y in enumerate(b):
+            cur.append(prev[j] + 1 if x == y else max(prev[j + 1], cur[j]))
+        prev = cur
+    return prev[-1]
+
+
+def test_lcs_length():
+    import random
+
+    from pipeline.segment import lcs_length
+
+    rng = random.Random(7)
+    for _ in range(500):
+        a = "".join(rng.choice("abcæ ") for _ in range(rng.randint(0, 30)))
+        b = "".join(rng.choice("abcæ ") for _ in range(rng.randint(0, 90)))
+        assert lcs_length(a, b) == _lcs_table(a, b), (a, b)
+
+
+def test_similarity_shortcuts_give_the_full_answer(posts):
+    """The bounds only skip work: the same answers as comparing with ``_similar`` every time."""
+    from pipeline.segment import _most_similar, _similar, _similar_above
+
+    prompts = posts.loc[posts["kind"] == "prompt", "text_clean"]
+    questions = [q for text in prompts for q in prompt_questions(text).values()]
+    lines = [line for text in posts["text_clean"][:150] for line in text.split("\n") if line.strip()]
+    assert len(questions) >= 5 and len(lines) > 200
+    pairs = 0
+    for line in lines[:300] + questions:
+        for question in questions[:8]:
+            for text in (line, line[: len(question) + 5]):
+                for threshold in (0.6, 0.8):
+                    assert _similar_above(text, question, threshold) == (_similar(text, question) > threshold)
+                    pairs += 1
+        qs = dict(enumerate(questions[:8], 1))
+        best = max(qs, key=lambda n: _similar(line, qs[n]))
+        assert _most_similar(line, qs, 0.8) == (best if _similar(line, qs[best]) > 0.8 else None)
+    assert pairs > 1000

@@ -240,3 +240,133 @@ def test_tagging_without_the_model_uses_written_forms():
     (themes,), tags = tagger.code_texts(["Vi trenger mer penger og kompetanseheving i barnehagen."])
     assert {"okonomi", "kompetanse", "arena_barnehage"} <= themes
     assert set(tags["matched_text"]) >= {"penger", "kompetanseheving", "barnehagen"}
+
+
+# --- matching: the direct matcher keeps the semantics of spaCy's PhraseMatcher and Matcher ---
+
+MATCH_TEXTS = [b for _, b, _ in NB_NN] + [n for _, _, n in NB_NN] + [t for _, t in TRAPS] + [
+    "Rom 3: vi trenger egnede rom for samspill. ROM 12 og grupperom 4.",
+    "LK20, LK-20, UDIR, KS og AKS-tilbudet; lk20 og Udir.",
+    "Vi ansatte en ny lærer, de ansatte er fornøyde, og vi må ansette flere.",
+    "Kor mykje? Barnekoret, korpset og skolekorpset øver i kulturhuset.",
+    "Kulturskolen, KULTURSKOLEN og kultur-skolen samarbeider med grunnskolen og SFO/AKS.",
+    "Lærere og ansatte, lærarstilling og kulturskolelærer-stillinger. 12 3,5 tre",
+    # plain terms match all forms or all lemmas, never a mix ("søke midler": lemma 'søke', form 'midler')
+    "Skolen søker midler fra staten, og vi søkte midler i fjor.",
+    "", "\n\n", "   ",
+]
+
+
+def _reference_matches(tagger: Tagger, docs) -> list[set[tuple[str, int, int]]]:
+    """(rule, start, end) per doc from spaCy's PhraseMatcher (LOWER, LEMMA) and Matcher, built as the
+    tagger once built them (globs expanded against the words of ``docs``, no pattern limit)."""
+    import itertools
+    import re
+
+    from spacy.matcher import Matcher, PhraseMatcher
+    from spacy.tokens import Doc
+
+    vocab = tagger.nlp.vocab
+    lower_words = {t.lower_ for d in docs for t in d}
+    lemma_lower: dict[str, list[str]] = {}
+    for w in {t.lemma_ for d in docs for t in d if t.lemma_}:
+        lemma_lower.setdefault(w.lower(), []).append(w)
+
+    def present(spec):
+        rx = re.compile(spec.regex)
+        if spec.literals is not None:
+            forms = [w for w in spec.literals if w in lower_words]
+            lemmas = [w for w in spec.literals if w in lemma_lower]
+        else:
+            forms = [w for w in lower_words if rx.match(w)]
+            lemmas = [w for w in lemma_lower if rx.match(w)]
+        return sorted(forms), sorted(x for w in lemmas for x in lemma_lower[w])
+
+    by_lower, by_lemma = PhraseMatcher(vocab, attr="LOWER"), PhraseMatcher(vocab, attr="LEMMA")
+    matcher = Matcher(vocab, validate=False)
+    rules = {}
+    for term in tagger.codebook.terms():
+        rules[vocab.strings.add(term.rule)] = term.rule
+        if all(t.kind == "glob" and not t.pos for t in term.tokens):
+            forms, lemmas = zip(*(present(t) for t in term.tokens))
+            if docs_lower := [Doc(vocab, words=list(c)) for c in itertools.product(*forms)]:
+                by_lower.add(term.rule, docs_lower)
+            if docs_lemma := [Doc(vocab, words=list(c), lemmas=list(c)) for c in itertools.product(*lemmas)]:
+                by_lemma.add(term.rule, docs_lemma)
+            continue
+        if not tagger.has_pos and any(t.pos for t in term.tokens):
+            continue
+        per_word = []
+        for spec in term.tokens:
+            if spec.kind == "num":
+                alts = [{"LIKE_NUM": True}]
+            elif spec.kind == "exact":
+                alts = [{"ORTH": w} for w in (spec.literals or ())] or [{"ORTH": {"REGEX": spec.regex}}]
+            else:
+                forms, lemmas = present(spec)
+                alts = [{"LOWER": w} for w in forms] + [{"LEMMA": w} for w in lemmas]
+            per_word.append([{**a, "POS": spec.pos} if spec.pos else a for a in alts])
+        if all(per_word):
+            matcher.add(term.rule, [list(p) for p in itertools.product(*per_word)])
+    return [{(rules[m], s, e) for mt in (matcher, by_lower, by_lemma) for m, s, e in mt(d)} for d in docs]
+
+
+def _check_matches_like_spacy(tagger):
+    docs = list(tagger.nlp.pipe(MATCH_TEXTS))
+    expected = _reference_matches(tagger, docs)
+    assert sum(map(len, expected)) > 100
+    for doc, want in zip(docs, expected):
+        got = [(term.rule, s, e) for term, s, e in tagger.matches(doc)]
+        assert len(got) == len(set(got)) and set(got) == want, doc.text
+        assert [(s, e) for _, s, e in got] == sorted((s, e) for _, s, e in got)
+
+
+def test_matches_are_the_spacy_matchers_matches_without_model():
+    _check_matches_like_spacy(Tagger(load_codebook(), spacy.blank("nb")))
+
+
+def test_matches_are_the_spacy_matchers_matches(tagger):
+    _check_matches_like_spacy(tagger)
+
+
+def test_results_do_not_depend_on_what_was_tagged_before(nlp, monkeypatch):
+    from pipeline import tag
+
+    codebook = load_codebook()
+    first, second = MATCH_TEXTS[:30], MATCH_TEXTS[30:]
+    alone = Tagger(codebook, nlp).code_texts(second)
+    used = Tagger(codebook, nlp)
+    used.code_texts(first)
+    after = used.code_texts(second)
+    monkeypatch.setattr(tag, "MEMO_LIMIT", 5)  # memos emptied again and again
+    small = Tagger(codebook, nlp)
+    small.code_texts(first)
+    for got in (after, small.code_texts(second)):
+        assert got[0] == alone[0]
+        assert got[1].equals(alone[1])
+
+
+def test_glob_index_finds_what_the_regexes_find(nlp):
+    import re
+
+    from pipeline.tag import GlobIndex
+
+    specs = {s.regex: s.literals for t in load_codebook().terms() for s in t.tokens if s.kind == "glob"}
+    globs = [(re.compile(r), lits) for r, lits in specs.items()]
+    index = GlobIndex(globs)
+    words = {t.lower_ for d in nlp.pipe(MATCH_TEXTS) for t in d} | {t.lemma_.lower() for d in nlp.pipe(MATCH_TEXTS) for t in d}
+    words |= {w for _, lits in globs if lits for w in lits} | {"", "a", "ab", "skole\n", "x-sfo", "aks-", "prosjekta"}
+    for word in words:
+        want = {i for i, (rx, lits) in enumerate(globs) if (word in lits if lits is not None else rx.match(word))}
+        assert index(word) == want, word
+
+
+@pytest.mark.parametrize("regex, text", [
+    ("^.*skole$", "skole"), ("^(?:elev|kurs)pris.*$", "pris"), ("^..*planane$", "planane"),
+    ("^kultur.*skole.*$", "kultur"), ("^sfo\\-tid$", "sfo-tid"), ("^(?:a|b)$", ""),
+    ("^a[bc]d$", ""), ("^ab*c$", ""), ("^a|b$", ""), ("^(?:a|(?:b))x$", ""), ("^\\d+$", ""),
+])
+def test_required_text(regex, text):
+    from pipeline.tag import required_text
+
+    assert required_text(regex) == text
