@@ -198,7 +198,8 @@ class Tagger:
     def __init__(self, codebook: Codebook, nlp: Language):
         self.codebook = codebook
         self.nlp = nlp
-        self._disable = [p for p in ("ner", "parser") if p in nlp.pipe_names]
+        # Tagging reads forms, lemmas and POS only: entities and sentence boundaries are not computed.
+        self._disable = [p for p in ("ner", "parser", "senter") if p in nlp.pipe_names]
         self.has_pos = any(p in nlp.pipe_names for p in ("morphologizer", "tagger"))
         globs: dict[str, int] = {}
         glob_list: list[tuple[re.Pattern, tuple[str, ...] | None]] = []
