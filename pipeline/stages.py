@@ -11,6 +11,7 @@ from collections import Counter
 import pandas as pd
 
 from pipeline.normalise import backend_info, detect_variant, get_backend, to_bokmal
+from pipeline.normalise.text import words
 
 
 def board_majorities(posts: pd.DataFrame, results: list) -> dict[str, str]:
@@ -26,16 +27,18 @@ def normalise(posts: pd.DataFrame, backend: str = "auto") -> tuple[pd.DataFrame,
     """Detect each post's written standard and carry Nynorsk over into Bokmål.
 
     Posts without distinctive words take their board's majority. ``to_bokmal``
-    is called once for all posts (one Apertium process per run). Returns the
-    posts with the variant columns and ``text_nb`` filled, and the backend's
-    name and version for the manifest.
+    is called once for all posts (one Apertium request per call). Each post
+    is tokenised once, for detection and carry-over. Returns the posts with
+    the variant columns and ``text_nb`` filled, and the backend's name and
+    version for the manifest.
     """
     texts = posts["text_clean"].fillna("").tolist()
-    first = [detect_variant(text) for text in texts]
+    tokens = [words(text) for text in texts]
+    first = [detect_variant(text, ws=ws) for text, ws in zip(texts, tokens)]
     majority = board_majorities(posts, first)
     results = [
-        detect_variant(text, board_majority=majority.get(board, "nb")) if result.defaulted else result
-        for text, board, result in zip(texts, posts["board_id"], first)
+        detect_variant(text, board_majority=majority.get(board, "nb"), ws=ws) if result.defaulted else result
+        for text, ws, board, result in zip(texts, tokens, posts["board_id"], first)
     ]
     chosen = get_backend(backend)
     out = posts.copy()
@@ -44,7 +47,7 @@ def normalise(posts: pd.DataFrame, backend: str = "auto") -> tuple[pd.DataFrame,
     out["nn_share"] = [r.nn_share for r in results]
     out["nb_share"] = [r.nb_share for r in results]
     out["variant_defaulted"] = [r.defaulted for r in results]
-    out["text_nb"] = to_bokmal(texts, backend=chosen, variants=out["variant"].tolist())
+    out["text_nb"] = to_bokmal(texts, backend=chosen, variants=out["variant"].tolist(), tokens=tokens)
     return out, backend_info(chosen)
 
 

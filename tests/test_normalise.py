@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import csv
 import json
+import multiprocessing
+import os
 import re
-import subprocess
+import signal
 from pathlib import Path
 
 import pytest
@@ -29,10 +31,12 @@ from pipeline.normalise import (
     label_segments,
     to_bokmal,
 )
+from pipeline.normalise import apertium as apertium_mod
 from pipeline.normalise import backends as backends_mod
 from pipeline.normalise.devdata import load_posts
 from pipeline.normalise.lexicon import LEXICON_COLUMNS
 from pipeline.normalise.metrics import bow_f1, kept_share, remaining_nn_share
+from pipeline.normalise.text import Tokens, segment_words, segments, words
 
 ROOT = Path(__file__).resolve().parents[1]
 REFS = ROOT / "tests" / "fixtures" / "nn_nb_reference.jsonl"
@@ -247,6 +251,55 @@ def test_property_bokmal_text_is_left_exactly(parts):
     assert to_bokmal([text], backend="lexicon") == [text]
 
 
+# ---------------------------------------------------------------- tokens
+
+TOKEN_PIECES = st.sampled_from(
+    ["Kva", "kulturskulen", "ikkje", "Frode", "Laks", "NRK", "Sogndal", "Rammeplanar", "og", "dei", "å", "jobba", "i",
+     "«Alle", "med»", "\"Kultur", "for", "alle\"", "“Ny", "plan”", "»", "«", "\"", "anne@skule.no", "#skule",
+     "https://x.no/a", "1.", "(0)", "-", "•"]
+)
+TOKEN_SEPS = st.sampled_from([" ", " ", ". ", ".\n", "\n", "\n\n", "? ", ": ", " - ", "\n- ", "\t", "  ", ", ", " ("])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(TOKEN_PIECES, TOKEN_SEPS), min_size=1, max_size=25))
+def test_property_segment_words_are_the_words_of_each_segment(parts):
+    text = "".join(w + sep for w, sep in parts)
+    ws = words(text)
+    got = segment_words(text, ws)
+    assert [(a, b) for a, b, _ in got] == segments(text)
+    for a, b, seg_ws in got:
+        want = [(w.start + a, w.end + a, w.text, w.sent_start, w.protected) for w in words(text[a:b])]
+        assert [(w.start, w.end, w.text, w.sent_start, w.protected) for w in seg_ws] == want
+    tok = Tokens(text, ws)
+    for a, b in segments(text):
+        assert list(tok.index_range(a, b)) == [i for i, w in enumerate(ws) if a <= w.start and w.end <= b]
+
+
+CONTEXT_WORDS = ["å", "kan", "dei", "mange", "faste", "fleire", "i", "har", None]
+
+
+@pytest.mark.parametrize("w", ["dei", "kvar", "anna", "sjølve", "kulturskulen", "ikkje", "jobba", "prosjekt",
+                               "møtepunkt", "kor", "si", "set", "løyve", "auke", "sett", "skulane", "Sogndal",
+                               "lavterskeltilbud", "heile", "frå", "kome", "borna", "forankra", "erfaringa"])
+def test_words_left_alone_outside_nynorsk_are_left_alone_in_every_context(w):
+    """The carry-over skips these words in Bokmål segments without their context: check every context."""
+    from pipeline.normalise.lexicon import Ctx, left_alone_outside_nn, translate_word
+
+    lw = w.lower()
+    for capital in (False, True):
+        for rules in (False, True):
+            outs = {
+                translate_word(lw, Ctx(prev=p, next=n, prev2=p2, sent_start=ss, nn=False, inf=inf, capital=capital, rules=rules))
+                for p in CONTEXT_WORDS for n in CONTEXT_WORDS for p2 in CONTEXT_WORDS[::3]
+                for ss in (False, True) for inf in (False, True)
+            }
+            if left_alone_outside_nn(lw, capital, rules):
+                assert outs == {None}, (w, capital, rules, outs)
+    if lw in ("dei", "kvar", "anna", "sjølve"):  # _context_rule changes them in Bokmål segments too
+        assert not left_alone_outside_nn(lw, False, False)
+
+
 # ---------------------------------------------------------------- backends
 
 
@@ -266,23 +319,88 @@ def test_auto_prefers_apertium():
 
 
 @needs_apertium
-def test_apertium_one_process_per_batch(monkeypatch, refs):
-    calls = []
-    real = subprocess.run
+def test_apertium_one_request_per_batch_and_one_pipeline_per_process(monkeypatch, refs):
+    requests = []
+    real = apertium_mod.translate
 
-    def spy(cmd, *a, **kw):
-        calls.append(cmd)
-        return real(cmd, *a, **kw)
+    def spy(payload):
+        requests.append(payload)
+        return real(payload)
 
     b = ApertiumBackend()
-    monkeypatch.setattr(backends_mod.subprocess, "run", spy)
+    monkeypatch.setattr(backends_mod.apertium, "translate", spy)
     texts = [r["nn"] for r in refs] * 3
     outs = b.translate_batch(texts)
-    assert len(outs) == len(texts)
-    assert [c for c in calls if c[0] == "apertium"] == [["apertium", "-u", "nno-nob"]]
+    assert len(outs) == len(texts) and len(requests) == 1
+    pipe = apertium_mod._pipeline()
+    b.translate_batch(texts[:2])
+    assert len(requests) == 2 and apertium_mod._pipeline() is pipe  # the same long-running pipeline
     # the separators survived: each copy translates identically
     n = len(refs)
     assert outs[:n] == outs[n : 2 * n] == outs[2 * n :]
+    # a batch without Nynorsk segments does not ask Apertium
+    b.translate_batch(["Det er ikke lett.", "Hva gjør vi nå?"])
+    assert len(requests) == 2
+
+
+PAYLOADS = [
+    "Eg har ikkje sett dei.\n.[][SEP 0]\nKva gjer du no?\n.[][SEP 1]\n",
+    "Dei som har små born treng løyve.\n.[][SEP 0]\n",
+    "x [y] z\\w /q @r <s> ^t$ {u} *v #w |x ~y  æøå «q» “r” – s…\ttab\n\nblank line\n.[][SEP 0]\n",
+    "Vi må ha fleire blørkete snurrebassar og XQaQX i skulen " * 400 + "\n.[][SEP 0]\n",  # larger than a pipe buffer
+    "",
+    "\n",
+]
+
+
+@needs_apertium
+def test_apertium_pipeline_gives_the_one_shot_output_in_any_order():
+    once = [apertium_mod.run_once(p) for p in PAYLOADS]
+    assert all(o is not None for o in once)
+    for order in (range(len(PAYLOADS)), reversed(range(len(PAYLOADS)))):
+        for i in order:
+            assert apertium_mod.translate(PAYLOADS[i]) == once[i], i
+    assert apertium_mod._pipeline() is not None
+
+
+@needs_apertium
+def test_apertium_pipeline_restarts_after_it_died():
+    expected = apertium_mod.run_once(PAYLOADS[0])
+    assert apertium_mod.translate(PAYLOADS[0]) == expected
+    pipe = apertium_mod._pipeline()
+    os.killpg(pipe.proc.pid, signal.SIGKILL)
+    pipe.proc.wait()
+    assert apertium_mod.translate(PAYLOADS[0]) == expected  # a new pipeline
+    assert apertium_mod._pipeline() is not pipe
+
+
+@needs_apertium
+def test_apertium_pipeline_falls_back_to_the_one_shot_call(monkeypatch):
+    expected = apertium_mod.run_once(PAYLOADS[1])
+    pipe = apertium_mod._pipeline()
+
+    def broken(payload):
+        raise apertium_mod.PipelineError("out of step")
+
+    monkeypatch.setattr(pipe, "translate", broken)
+    assert apertium_mod.translate(PAYLOADS[1]) == expected
+    assert pipe.proc.poll() is not None  # the broken pipeline was ended
+
+
+@needs_apertium
+def test_apertium_pipeline_is_per_process_after_fork():
+    expected = apertium_mod.run_once(PAYLOADS[0])
+    parent_pipe = apertium_mod._pipeline()
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(1) as pool:
+        out, child_pipe_pid = pool.apply(_translate_in_child, (PAYLOADS[0],))
+    assert out == expected and child_pipe_pid != parent_pipe.proc.pid
+    assert apertium_mod._pipeline() is parent_pipe and apertium_mod.translate(PAYLOADS[0]) == expected
+
+
+def _translate_in_child(payload):
+    out = apertium_mod.translate(payload)
+    return out, apertium_mod._pipeline().proc.pid
 
 
 @needs_apertium

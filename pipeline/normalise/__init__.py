@@ -2,10 +2,15 @@
 
 Public API::
 
-    detect_variant(text, board_majority=None) -> VariantResult
-    to_bokmal(texts, backend="auto", variants=None) -> list[str]
+    detect_variant(text, board_majority=None, ws=None) -> VariantResult
+    to_bokmal(texts, backend="auto", variants=None, tokens=None) -> list[str]
     get_backend("auto" | "apertium" | "lexicon") -> Backend
     backend_info(backend="auto") -> {"name", "version"}
+    preload(backend="auto")  (word lists etc., before forking workers)
+
+``ws``/``tokens`` take ``text.words(text)`` when the caller has it already
+(the stage tokenises each post once). Apertium runs as one long-running
+pipeline per process (``apertium.py``).
 
 Input is cleaned text (``pipeline.clean``: ligatures repaired, wraps
 joined; paragraphs separated by blank lines, list items by newlines).
@@ -21,6 +26,7 @@ from .backends import (
     apertium_available,
     backend_info,
     get_backend,
+    preload,
     to_bokmal,
 )
 from .detect import VariantResult, detect_variant, label_segments
@@ -36,5 +42,6 @@ __all__ = [
     "detect_variant",
     "get_backend",
     "label_segments",
+    "preload",
     "to_bokmal",
 ]

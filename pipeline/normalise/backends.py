@@ -2,8 +2,9 @@
 
 * :class:`LexiconBackend`  pure Python: the reviewed lexicon in
   ``seeds/nn_nb_lexicon.csv`` plus guarded inflection/compound rules.
-* :class:`ApertiumBackend`  the Debian ``apertium-nno-nob`` pair, called
-  ONCE per batch (all Nynorsk segments joined with separator lines), with
+* :class:`ApertiumBackend`  the Debian ``apertium-nno-nob`` pair, asked
+  ONCE per batch (all Nynorsk segments joined with separator lines; one
+  long-running Apertium pipeline per process, see ``apertium.py``), with
   pre-protection of names and of words Apertium is known to get wrong, and
   a post-edit pass with the lexicon backend.
 
@@ -20,13 +21,23 @@ import subprocess
 from functools import lru_cache
 from typing import Iterable, Protocol, Sequence, runtime_checkable
 
+from . import apertium
 from .detect import detect_variant, label_segments
-from .lexicon import Ctx, lexicon, lexicon_version, match_case, phrases, translate_word
-from .text import RAW_TOKEN_RE, clause_neighbours, quoted_title_spans, words
+from .lexicon import (
+    INFINITIVE_TRIGGERS,
+    Ctx,
+    left_alone_outside_nn,
+    lexicon,
+    lexicon_version,
+    match_case,
+    phrases_by_first_word,
+    translate_word,
+)
+from .text import RAW_TOKEN_RE, WORD_RE, Tokens, Word, quoted_title_spans
 
 log = logging.getLogger(__name__)
 
-APERTIUM_PAIR = "nno-nob"
+APERTIUM_PAIR = apertium.PAIR
 # Words Apertium nno-nob mistranslates (1.5.0): fleire -> "gjentatte",
 # "råd" in "har råd til" -> "anbefal", små -> "lille", born/løyve left as
 # they are, "dei som" -> "dem som", "kome" -> "kommet". They are hidden
@@ -58,8 +69,16 @@ class Backend(Protocol):
     name: str
     version: str
 
-    def translate_batch(self, texts: Sequence[str], variants: Sequence[str | None] | None = None) -> list[str]:
-        """Bokmål versions of ``texts`` (same order, same length)."""
+    def translate_batch(
+        self,
+        texts: Sequence[str],
+        variants: Sequence[str | None] | None = None,
+        tokens: Sequence[list[Word] | None] | None = None,
+    ) -> list[str]:
+        """Bokmål versions of ``texts`` (same order, same length).
+
+        ``tokens``: each text's ``words(text)`` if the caller has them already.
+        """
         ...
 
 
@@ -68,61 +87,65 @@ class Backend(Protocol):
 
 
 def _carry_over_span(
-    text: str, start: int, end: int, nn: bool, edits: dict[int, tuple[int, str]], ws=None, rules: bool = False
+    tok: Tokens, start: int, end: int, nn: bool, edits: dict[int, tuple[int, str]], rules: bool = False
 ) -> None:
-    """Collect word edits for ``text[start:end]`` into ``edits`` (start -> (end, new)).
+    """Collect word edits for ``tok.text[start:end]`` into ``edits`` (start -> (end, new)).
 
     ``nn`` says whether the span is a Nynorsk segment; ``rules`` applies the
     guarded inflection rules outside Nynorsk segments too (post-edit).
+    Multi-word lexicon entries are tried first (longest first), then each
+    word with its clause neighbours (which may lie outside the span).
+    Linear in the span: phrases are looked up by their first word, and
+    outside Nynorsk segments a word whose carry-over cannot depend on its
+    neighbours is skipped without building its context.
     """
-    ws = ws if ws is not None else words(text)
-    idx = [i for i, w in enumerate(ws) if start <= w.start and w.end <= end]
-    phr = phrases()
+    text, ws, low = tok.text, tok.words, tok.lower
+    span = tok.index_range(start, end)
+    hi = span.stop
+    by_first = phrases_by_first_word()
     skip_until = -1
-    for k, i in enumerate(idx):
+    for i in span:
         w = ws[i]
         if w.start < skip_until or w.protected:
             continue
+        lw = low[i]
         # multi-word entries
         done = False
-        for seq, e in phr:
+        for seq, e in by_first.get(lw, ()):
             if e.scope == "nn" and not nn:
                 continue
-            j_end = k + len(seq)
-            if j_end > len(idx):
+            j_end = i + len(seq)
+            if j_end > hi or tuple(low[i:j_end]) != seq:
                 continue
-            cand = [ws[idx[t]] for t in range(k, j_end)]
-            if [c.text.lower() for c in cand] != list(seq):
+            if any(text[ws[t].end : ws[t + 1].start] != " " for t in range(i, j_end - 1)):
                 continue
-            if any(text[cand[t].end : cand[t + 1].start] != " " for t in range(len(cand) - 1)):
-                continue
+            last = ws[j_end - 1]
             if e.nb_form != e.nn_form:
-                edits[w.start] = (cand[-1].end, match_case(text[w.start : cand[-1].end], e.nb_form))
-            skip_until = cand[-1].end
+                edits[w.start] = (last.end, match_case(text[w.start : last.end], e.nb_form))
+            skip_until = last.end
             done = True
             break
         if done:
             continue
-        prev, nxt = clause_neighbours(text, ws, i)
-        prev2 = clause_neighbours(text, ws, i - 1)[0] if prev is not None and i > 0 else None
-        inf = _infinitive_before(text, ws, i, start)
-        out = translate_word(w.text.lower(), Ctx(prev=prev, next=nxt, prev2=prev2, sent_start=w.sent_start, nn=nn, inf=inf, capital=w.text[:1].isupper(), rules=rules))
+        capital = w.text[:1].isupper()
+        if not nn and left_alone_outside_nn(lw, capital, rules):
+            continue
+        prev, nxt = tok.neighbours(i)
+        prev2 = (low[i - 2] if i > 1 and tok.joined[i - 1] else None) if prev is not None else None
+        inf = _infinitive_before(tok, i, start)
+        out = translate_word(lw, Ctx(prev=prev, next=nxt, prev2=prev2, sent_start=w.sent_start, nn=nn, inf=inf, capital=capital, rules=rules))
         if out is not None:
             edits[w.start] = (w.end, match_case(w.text, out))
 
 
-def _infinitive_before(text: str, ws, i: int, start: int) -> bool:
-    """True when å or a modal verb stands within the 3 words before ``ws[i]`` in its clause."""
-    from .lexicon import INFINITIVE_TRIGGERS
-
+def _infinitive_before(tok: Tokens, i: int, start: int) -> bool:
+    """True when å or a modal verb stands within the 3 words before word ``i`` in its clause (from ``start`` on)."""
     j = i
     for _ in range(3):
-        if j == 0 or ws[j - 1].start < start:
-            return False
-        if re.search(r"[.!?:;,\n()]", text[ws[j - 1].end : ws[j].start]):
+        if j == 0 or tok.starts[j - 1] < start or tok.broken[j]:
             return False
         j -= 1
-        if ws[j].text.lower() in INFINITIVE_TRIGGERS:
+        if tok.lower[j] in INFINITIVE_TRIGGERS:
             return True
     return False
 
@@ -141,8 +164,17 @@ def _apply_edits(text: str, edits: dict[int, tuple[int, str]]) -> str:
     return "".join(out)
 
 
-def _post_variant(text: str, variant: str | None) -> str:
-    return variant if variant in ("nb", "nn", "mixed") else detect_variant(text).variant
+def _post_variant(text: str, variant: str | None, ws: list[Word]) -> str:
+    return variant if variant in ("nb", "nn", "mixed") else detect_variant(text, ws=ws).variant
+
+
+def _inputs(texts, variants, tokens) -> list[tuple[str, str | None, list[Word] | None]]:
+    texts = list(texts)
+    vs = list(variants) if variants is not None else [None] * len(texts)
+    ts = list(tokens) if tokens is not None else [None] * len(texts)
+    if not len(texts) == len(vs) == len(ts):
+        raise ValueError("texts, variants and tokens differ in length")
+    return list(zip(texts, vs, ts))
 
 
 class LexiconBackend:
@@ -158,20 +190,23 @@ class LexiconBackend:
     def __init__(self) -> None:
         self.version = f"lexicon-{lexicon_version()}"
 
-    def translate_text(self, text: str, variant: str | None = None) -> str:
-        """Bokmål version of one post (``variant``: the post's, if known)."""
-        pv = _post_variant(text, variant)
-        ws = words(text)
+    def translate_text(self, text: str, variant: str | None = None, ws: list[Word] | None = None) -> str:
+        """Bokmål version of one post (``variant``: the post's, if known; ``ws``: ``words(text)``, if known)."""
+        tok = Tokens(text, ws)
+        pv = _post_variant(text, variant, tok.words)
         edits: dict[int, tuple[int, str]] = {}
-        for a, b, lab in label_segments(text, pv):
-            _carry_over_span(text, a, b, lab == "nn", edits, ws)
+        for a, b, lab in label_segments(text, pv, ws=tok.words):
+            _carry_over_span(tok, a, b, lab == "nn", edits)
         return _apply_edits(text, edits)
 
-    def translate_batch(self, texts: Sequence[str], variants: Sequence[str | None] | None = None) -> list[str]:
+    def translate_batch(
+        self,
+        texts: Sequence[str],
+        variants: Sequence[str | None] | None = None,
+        tokens: Sequence[list[Word] | None] | None = None,
+    ) -> list[str]:
         """Bokmål versions of ``texts``."""
-        texts = list(texts)
-        vs = list(variants) if variants is not None else [None] * len(texts)
-        return [self.translate_text(t, v) for t, v in zip(texts, vs)]
+        return [self.translate_text(t, v, ws) for t, v, ws in _inputs(texts, variants, tokens)]
 
 
 # --------------------------------------------------------------------------
@@ -205,18 +240,20 @@ def apertium_version() -> str:
 
 
 class ApertiumBackend:
-    """Apertium nno-nob, one process per batch, with protection and post-edit.
+    """Apertium nno-nob, asked once per batch, with protection and post-edit.
 
     Per batch: every Nynorsk segment of every post gets names, quoted
     titles and the words of ``APERTIUM_PROTECT`` replaced by placeholders
     (``XQ7QX``, which Apertium passes through as unknown words); the
-    segments are joined with separator lines ``.[][SEP n]`` and sent to ONE
-    ``apertium -u nno-nob`` call; the output is split on the separators
-    (their count and order are checked, else the batch falls back to the
-    lexicon backend), placeholders are filled in (names as written, the
-    protected words by the lexicon), leftover unknown-word marks are
-    stripped and the lexicon backend carries over any Nynorsk word that
-    Apertium left. Bokmål segments never reach Apertium.
+    segments are joined with separator lines ``.[][SEP n]`` and sent to
+    Apertium as ONE text (``apertium.translate``: what ``apertium -u
+    nno-nob`` prints, from one long-running pipeline per process); the
+    output is split on the separators (their count and order are checked,
+    else the batch falls back to the lexicon backend), placeholders are
+    filled in (names as written, the protected words by the lexicon),
+    leftover unknown-word marks are stripped and the lexicon backend
+    carries over any Nynorsk word that Apertium left. Bokmål segments never
+    reach Apertium, and a batch without Nynorsk segments does not touch it.
     """
 
     name = "apertium"
@@ -229,13 +266,10 @@ class ApertiumBackend:
 
     def _run(self, blocks: list[str]) -> list[str] | None:
         payload = "\n".join(f"{b}\n{_SEP.format(n=i)}" for i, b in enumerate(blocks)) + "\n"
-        res = subprocess.run(
-            ["apertium", "-u", APERTIUM_PAIR], input=payload, capture_output=True, text=True, timeout=600
-        )
-        if res.returncode != 0:
-            log.warning("apertium failed (%s): %s", res.returncode, res.stderr[:500])
+        stdout = apertium.translate(payload)
+        if stdout is None:
             return None
-        parts = _SEP_RE.split(res.stdout)
+        parts = _SEP_RE.split(stdout)
         # parts: [block0, "0", block1, "1", ..., tail]
         outs, nums = parts[0:-1:2], parts[1::2]
         if nums != [str(i) for i in range(len(blocks))] or len(outs) != len(blocks):
@@ -243,31 +277,38 @@ class ApertiumBackend:
             return None
         return outs
 
-    def translate_batch(self, texts: Sequence[str], variants: Sequence[str | None] | None = None) -> list[str]:
-        """Bokmål versions of ``texts`` with one Apertium call for the batch."""
-        texts = list(texts)
-        vs = list(variants) if variants is not None else [None] * len(texts)
+    def translate_batch(
+        self,
+        texts: Sequence[str],
+        variants: Sequence[str | None] | None = None,
+        tokens: Sequence[list[Word] | None] | None = None,
+    ) -> list[str]:
+        """Bokmål versions of ``texts`` with one Apertium request for the batch."""
         plans = []
         blocks: list[str] = []
-        for text, v in zip(texts, vs):
-            pv = _post_variant(text, v)
-            ws = words(text)
+        for text, v, ws in _inputs(texts, variants, tokens):
+            tok = Tokens(text, ws)
+            pv = _post_variant(text, v, tok.words)
             edits: dict[int, tuple[int, str]] = {}
             jobs = []
-            for a, b, lab in label_segments(text, pv):
+            titles = None
+            for a, b, lab in label_segments(text, pv, ws=tok.words):
                 if lab != "nn":
-                    _carry_over_span(text, a, b, False, edits, ws)
+                    _carry_over_span(tok, a, b, False, edits)
                     continue
-                job = self._protect(text, a, b, ws)
+                if titles is None:
+                    titles = quoted_title_spans(text)
+                job = self._protect(tok, a, b, titles)
                 jobs.append((a, b, len(blocks), job))
                 blocks.append(job["block"])
-            plans.append((text, edits, jobs))
+            plans.append((tok, edits, jobs))
         outs = self._run(blocks) if blocks else []
         results = []
-        for text, edits, jobs in plans:
+        for tok, edits, jobs in plans:
+            text = tok.text
             for a, b, bi, job in jobs:
                 if outs is None:
-                    _carry_over_span(text, a, b, True, edits)
+                    _carry_over_span(tok, a, b, True, edits)
                     continue
                 seg = text[a:b]
                 lead = seg[: len(seg) - len(seg.lstrip())]
@@ -276,20 +317,23 @@ class ApertiumBackend:
             results.append(_apply_edits(text, edits))
         return results
 
-    def _protect(self, text: str, a: int, b: int, ws) -> dict:
-        """Prepare one Nynorsk segment for Apertium.
+    def _protect(self, tok: Tokens, a: int, b: int, titles: list[tuple[int, int]]) -> dict:
+        """Prepare one Nynorsk segment ``tok.text[a:b]`` for Apertium.
 
-        Returns ``block`` (the segment with placeholders), ``fills``
-        (placeholder number -> final text), ``src`` (the block's words as
-        (lower-case form, lexicon translation or None, is-Bokmål-form)) used
-        to post-edit Apertium's output word by word.
+        ``titles`` are the quoted title spans of the whole text. Returns
+        ``block`` (the segment with placeholders), ``fills`` (placeholder
+        number -> final text), ``src`` (the block's words as (lower-case
+        form, lexicon translation or None, is-Bokmål-form, in the reviewed
+        lexicon)) used to post-edit Apertium's output word by word.
         """
         from .lexicon import is_nb_word, is_nn_only_word
 
+        text, ws = tok.text, tok.words
+        span = tok.index_range(a, b)
         lex_edits: dict[int, tuple[int, str]] = {}
-        _carry_over_span(text, a, b, True, lex_edits, ws)
+        _carry_over_span(tok, a, b, True, lex_edits)
         spans: list[tuple[int, int, str]] = []
-        for qa, qb in quoted_title_spans(text):
+        for qa, qb in titles:
             if a <= qa and qb <= b:
                 spans.append((qa, qb, text[qa:qb]))
         for m in RAW_TOKEN_RE.finditer(text, a, b):  # e-mails, URLs, @/# tags: Apertium mangles them
@@ -297,13 +341,15 @@ class ApertiumBackend:
         for s0, (e0, new) in lex_edits.items():  # multi-word lexicon phrases
             if a <= s0 and e0 <= b and " " in text[s0:e0].strip():
                 spans.append((s0, e0, new))
-        for w in ws:
-            if not (a <= w.start and w.end <= b) or any(sa <= w.start < sb for sa, sb, _ in spans):
+        lex = lexicon()
+        for i in span:
+            w = ws[i]
+            if any(sa <= w.start < sb for sa, sb, _ in spans):
                 continue
-            lw = w.text.lower()
+            lw = tok.lower[i]
             if not lw.isalpha():
                 continue
-            acronym = len(w.text) > 1 and w.text.isupper() and lw not in lexicon()
+            acronym = len(w.text) > 1 and w.text.isupper() and lw not in lex
             if w.protected or acronym:
                 spans.append((w.start, w.end, w.text))
             elif lw in APERTIUM_PROTECT:
@@ -328,20 +374,19 @@ class ApertiumBackend:
         out.append(text[pos:b])
         block = "".join(out).strip()
         # word list of the block, aligned to the original words (same order)
-        free = iter(
-            w for w in ws if a <= w.start and w.end <= b and not any(sa <= w.start < sb for sa, sb, _ in kept)
-        )
-        for t in words(block):
-            if _PLACEHOLDER_RE.fullmatch(t.text):
-                src.append((t.text.lower(), None, False, False))
+        free = iter(i for i in span if not any(sa <= ws[i].start < sb for sa, sb, _ in kept))
+        for m in WORD_RE.finditer(block):
+            t = m.group()
+            if _PLACEHOLDER_RE.fullmatch(t):
+                src.append((t.lower(), None, False, False))
                 continue
-            w = next(free, None)
-            if w is None or w.text != t.text:  # should not happen; disable post-edit alignment
+            i = next(free, None)
+            if i is None or ws[i].text != t:  # should not happen; disable post-edit alignment
                 return {"block": block, "fills": fills, "src": []}
-            lw = w.text.lower()
-            tr = lex_edits.get(w.start)
+            lw = tok.lower[i]
+            tr = lex_edits.get(ws[i].start)
             keep_ok = is_nb_word(lw) and not is_nn_only_word(lw)
-            src.append((lw, tr[1] if tr else None, keep_ok, lw in lexicon()))
+            src.append((lw, tr[1] if tr else None, keep_ok, lw in lex))
         return {"block": block, "fills": fills, "src": src}
 
     def _restore(self, out: str, job: dict) -> str:
@@ -358,16 +403,16 @@ class ApertiumBackend:
 
         out = _UNKNOWN_MARK_RE.sub("", out)
         src = job["src"]
-        ows = words(out)
+        ows = [(m.start(), m.end(), m.group()) for m in WORD_RE.finditer(out)]  # (start, end, text)
         a_seq = [s[0] for s in src]
-        b_seq = [w.text.lower() for w in ows]
+        b_seq = [t.lower() for _, _, t in ows]
         edits: dict[int, tuple[int, str]] = {}
         sm = difflib.SequenceMatcher(a=a_seq, b=b_seq, autojunk=False)
         for tag, i1, i2, j1, j2 in sm.get_opcodes():
             if tag in ("equal", "replace") and i2 - i1 == j2 - j1:
                 for i, j in zip(range(i1, i2), range(j1, j2)):
                     form, tr, keep_ok, reviewed = src[i]
-                    ow = ows[j]
+                    o_start, o_end, o_text = ows[j]
                     if tr is not None:
                         new = tr  # the lexicon's (guarded) carry-over wins
                     elif tag == "equal":
@@ -376,19 +421,18 @@ class ApertiumBackend:
                         new = form  # Apertium changed a word that already was Bokmål
                     else:
                         continue  # Apertium's form for a word the lexicon does not know
-                    if new.lower() != ow.text.lower() or new != ow.text:
-                        edits[ow.start] = (ow.end, match_case(ow.text, new) if " " not in new else new)
+                    if new.lower() != o_text.lower() or new != o_text:
+                        edits[o_start] = (o_end, match_case(o_text, new) if " " not in new else new)
             elif tag == "replace" and all(src[i][1] is not None or src[i][2] for i in range(i1, i2)):
                 # unequal block: use the lexicon's rendering when it covers every word
                 repl = " ".join(src[i][1] or src[i][0] for i in range(i1, i2))
                 first = ows[j1] if j1 < len(ows) else None
                 if first is not None and j2 > j1:
-                    edits[first.start] = (ows[j2 - 1].end, match_case(first.text, repl))
+                    edits[first[0]] = (ows[j2 - 1][1], match_case(first[2], repl))
         out = _apply_edits(out, edits)
         out = _PLACEHOLDER_RE.sub(lambda m: job["fills"].get(_placeholder_num(m.group(1)), m.group(0)), out)
-        ws = words(out)
         edits = {}
-        _carry_over_span(out, 0, len(out), False, edits, ws, rules=True)
+        _carry_over_span(Tokens(out), 0, len(out), False, edits, rules=True)
         return _apply_edits(out, edits)
 
 
@@ -407,6 +451,20 @@ def get_backend(name: str = "auto") -> Backend:
     raise ValueError(f"unknown normalise backend {name!r} (auto, apertium, lexicon)")
 
 
+def preload(backend: str = "auto") -> None:
+    """Load what the normalise stage reads once per process: word lists, lexicon, backend facts.
+
+    Call it in a parent process before forking workers so that they share
+    the loaded lists. It resolves ``backend`` (whether Apertium is
+    installed, its version) but does not start the Apertium pipeline: each
+    process starts its own on first use (``apertium.py``).
+    """
+    from .lexicon import nb_forms, nb_only, nn_only
+
+    nb_forms(), nn_only(), nb_only(), lexicon(), phrases_by_first_word()
+    get_backend(backend)
+
+
 def backend_info(backend: str | Backend = "auto") -> dict[str, str]:
     """``{"name", "version"}`` of the backend that ``backend`` resolves to (for the manifest)."""
     b = get_backend(backend) if isinstance(backend, str) else backend
@@ -414,14 +472,18 @@ def backend_info(backend: str | Backend = "auto") -> dict[str, str]:
 
 
 def to_bokmal(
-    texts: Iterable[str], backend: str | Backend = "auto", variants: Sequence[str | None] | None = None
+    texts: Iterable[str],
+    backend: str | Backend = "auto",
+    variants: Sequence[str | None] | None = None,
+    tokens: Sequence[list[Word] | None] | None = None,
 ) -> list[str]:
-    """The posts ``texts`` in Bokmål (batch API; one Apertium call per call).
+    """The posts ``texts`` in Bokmål (batch API; one Apertium request per call).
 
     ``variants`` optionally gives each post's detected variant (else it is
-    detected here). Bokmål is left untouched except for unambiguous
+    detected here); ``tokens`` each post's ``words(text)`` if the caller
+    has them already. Bokmål is left untouched except for unambiguous
     non-Bokmål words; names, quoted titles, case, punctuation and all
     whitespace/newlines are kept.
     """
     b = get_backend(backend) if isinstance(backend, str) else backend
-    return b.translate_batch(list(texts), variants)
+    return b.translate_batch(list(texts), variants, tokens)

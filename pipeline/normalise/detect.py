@@ -10,9 +10,10 @@ quoted titles are not counted.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from .lexicon import is_nb_only_word, is_nn_only_word
-from .text import segments, words
+from .text import Word, segment_words, words
 
 VARIANTS = ("nb", "nn", "mixed")
 # A text is Bokmål when Bokmål has at least NB_SHARE of the distinctive
@@ -49,26 +50,52 @@ class VariantResult:
     defaulted: bool = False
 
 
-def _count(text: str) -> tuple[int, int, int, list[tuple[str, str]]]:
+@lru_cache(maxsize=200_000)
+def _evidence(word: str) -> tuple[str, str | None]:
+    """(lower-case form, ``"nn"``/``"nb"``/None) of one word as written; list letters (A. B.) are no evidence."""
+    lw = word.lower()
+    if len(lw) == 1 and lw not in ("å", "i", "o"):
+        return lw, None
+    if is_nn_only_word(lw):
+        return lw, "nn"
+    if is_nb_only_word(lw):
+        return lw, "nb"
+    return lw, None
+
+
+def _count(ws: list[Word]) -> tuple[int, int, int, list[tuple[str, str]]]:
+    """(Nynorsk-only, Bokmål-only, counted words, evidence) over the unprotected words ``ws``."""
     nn = nb = n = 0
     ev: list[tuple[str, str]] = []
-    for w in words(text):
+    for w in ws:
         if w.protected:
             continue
-        lw = w.text.lower()
         n += 1
-        if len(lw) == 1 and lw not in ("å", "i", "o"):
-            continue  # list letters (A. B. C.)
-        if is_nn_only_word(lw):
+        lw, side = _evidence(w.text)
+        if side is None:
+            continue
+        if side == "nn":
             nn += 1
-            ev.append((lw, "nn"))
-        elif is_nb_only_word(lw):
+        else:
             nb += 1
-            ev.append((lw, "nb"))
+        ev.append((lw, side))
     return nn, nb, n, ev
 
 
-def detect_variant(text: str, board_majority: str | None = None) -> VariantResult:
+def _sides(ws: list[Word]) -> tuple[int, int]:
+    """(Nynorsk-only, Bokmål-only) word counts of ``ws`` (unprotected words only)."""
+    nn = nb = 0
+    for w in ws:
+        if not w.protected:
+            side = _evidence(w.text)[1]
+            if side == "nn":
+                nn += 1
+            elif side == "nb":
+                nb += 1
+    return nn, nb
+
+
+def detect_variant(text: str, board_majority: str | None = None, ws: list[Word] | None = None) -> VariantResult:
     """Detect whether ``text`` is Bokmål (nb), Nynorsk (nn) or mixed.
 
     Works on a whole post or on one segment. With no or too little
@@ -79,14 +106,16 @@ def detect_variant(text: str, board_majority: str | None = None) -> VariantResul
     side owns at least one whole sentence, else the larger side wins.
     Caveat: very short texts (a heading, one list item) rarely carry
     distinctive words, so their result is mostly the default.
+    ``ws``: ``words(text)`` if the caller has it already.
     """
     default = board_majority if board_majority in VARIANTS else "nb"
-    nn, nb, n, ev = _count(text)
+    ws = words(text) if ws is None else ws
+    nn, nb, n, ev = _count(ws)
     tot = nn + nb
     score = (nn - nb) / tot if tot else 0.0
     nn_share = nn / n if n else 0.0
     nb_share = nb / n if n else 0.0
-    if nn == nb and nn >= MIN_EVIDENCE and _mixed_or_majority(text, nn, nb) == "mixed":
+    if nn == nb and nn >= MIN_EVIDENCE and _mixed_or_majority(text, ws, nn, nb) == "mixed":
         variant, defaulted = "mixed", False
     elif tot == 0 or nn == nb or (tot < MIN_EVIDENCE and board_majority in VARIANTS):
         variant, defaulted = (default if default != "mixed" else ("nn" if nn >= nb else "nb")), True
@@ -95,16 +124,16 @@ def detect_variant(text: str, board_majority: str | None = None) -> VariantResul
     elif nb / tot >= NB_SHARE:
         variant, defaulted = "nb", False
     else:
-        variant = _mixed_or_majority(text, nn, nb)
+        variant = _mixed_or_majority(text, ws, nn, nb)
         defaulted = False
     return VariantResult(variant, round(score, 4), round(nn_share, 4), round(nb_share, 4), tuple(ev[:40]), n, defaulted)
 
 
-def _mixed_or_majority(text: str, nn: int, nb: int) -> str:
+def _mixed_or_majority(text: str, ws: list[Word], nn: int, nb: int) -> str:
     """Mixed when whole sentences are written in each standard."""
     nn_sent = nb_sent = 0
-    for a, b in segments(text):
-        snn, snb, _, _ = _count(text[a:b])
+    for _, _, seg_ws in segment_words(text, ws):
+        snn, snb = _sides(seg_ws)
         if snn >= 2 and snn > 2 * snb:
             nn_sent += 1
         elif snb >= 2 and snb > 2 * snn:
@@ -114,19 +143,20 @@ def _mixed_or_majority(text: str, nn: int, nb: int) -> str:
     return "nn" if nn > nb else "nb"
 
 
-def label_segments(text: str, post_variant: str) -> list[tuple[int, int, str]]:
+def label_segments(text: str, post_variant: str, ws: list[Word] | None = None) -> list[tuple[int, int, str]]:
     """Label every segment (sentence/line) of a post ``nb`` or ``nn``.
 
     A segment takes the side of its distinctive words; with none (or a tie)
     it takes the previous segment's label in a mixed post and the post's
     variant otherwise. In a Bokmål (Nynorsk) post a segment only switches
     to the other standard when it has at least two distinctive words of it
-    and more than of the post's own.
+    and more than of the post's own. ``ws``: ``words(text)`` if the caller
+    has it already.
     """
     out = []
     prev = "nn" if post_variant in ("nn", "mixed") else "nb"
-    for a, b in segments(text):
-        nn, nb, _, _ = _count(text[a:b])
+    for a, b, seg_ws in segment_words(text, words(text) if ws is None else ws):
+        nn, nb = _sides(seg_ws)
         if post_variant == "nb":
             lab = "nn" if nn >= 2 and nn > nb else "nb"
         elif post_variant == "nn":

@@ -167,6 +167,15 @@ def phrases() -> tuple[tuple[tuple[str, ...], Entry], ...]:
     return tuple(sorted(out, key=lambda x: -len(x[0])))
 
 
+@lru_cache(maxsize=None)
+def phrases_by_first_word() -> dict[str, tuple[tuple[tuple[str, ...], Entry], ...]]:
+    """``phrases()`` grouped by their first word; each group keeps the order of ``phrases()``."""
+    out: dict[str, list[tuple[tuple[str, ...], Entry]]] = {}
+    for seq, e in phrases():
+        out.setdefault(seq[0], []).append((seq, e))
+    return {first: tuple(group) for first, group in out.items()}
+
+
 def lexicon_version() -> str:
     """Short content hash of the seed lexicon (recorded in backend versions)."""
     import hashlib
@@ -530,6 +539,29 @@ def translate_word(w: str, ctx: Ctx) -> str | None:
     if out == w:
         return None
     return out
+
+
+# The only words that ``_context_rule`` may change outside a Nynorsk segment
+# (every other branch there asks for ``ctx.nn``). Keep in step with it.
+CONTEXT_WORDS_OUTSIDE_NN = frozenset({"dei", "kvar", "anna", "sjølve"})
+
+
+@lru_cache(maxsize=200_000)
+def left_alone_outside_nn(w: str, capital: bool, rules: bool) -> bool:
+    """True when ``translate_word(w, ctx)`` is None for every context outside a Nynorsk segment.
+
+    That is for every ``ctx`` with ``nn=False`` and the given ``capital`` and
+    ``rules``, whatever the neighbouring words; the carry-over of a
+    Bokmål segment skips such words without building their context.
+    """
+    if w in CONTEXT_WORDS_OUTSIDE_NN:
+        return False
+    for inf in (False, True):
+        for sent_start in (False, True):
+            out = _translate_plain(w, False, inf, sent_start, capital, rules)
+            if out is not None and out != w:
+                return False
+    return True
 
 
 WORD_CHARS = re.compile(r"[^\W\d_]+")

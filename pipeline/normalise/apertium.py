@@ -1,0 +1,278 @@
+"""Running Apertium nno-nob: one long-running pipeline per process.
+
+``translate(payload)`` returns what ``apertium -u nno-nob`` prints for
+``payload`` (or None when Apertium fails), without starting the Apertium
+pipeline (about a dozen processes that load their transducers and
+grammars, ~0.5 CPU s) once per call:
+
+* the text is deformatted by a one-shot ``apertium-destxt`` (a small
+  program that starts in milliseconds), exactly as the ``apertium`` script
+  does;
+* the deformatted stream, ended by a NUL character, is written to ONE
+  long-running pipeline per process: the commands of the pair's mode file
+  (``apertium-wblank-mode -z``, which gives every program its null-flush
+  option ``-z``), started lazily on first use. In null-flush mode each
+  program translates what came before a NUL, prints it followed by a NUL,
+  flushes and resets its state, so each payload is translated as by a
+  fresh pipeline (checked byte for byte against the one-shot call);
+* its output up to the NUL is reformatted by a one-shot ``apertium-retxt``.
+
+Fork safety: the pipeline belongs to the process that started it (its
+pid is remembered); a forked child drops its inherited copy (closing only
+its ends of the pipes) and starts its own when it needs one. The pipeline
+is closed at exit (``atexit`` in the main process, a multiprocessing
+finaliser in pool workers; in any case it ends when its input pipe
+closes). On any trouble (the pipeline cannot be started, dies, times out,
+or its output is not one NUL-terminated answer) it is killed and the
+payload goes to the one-shot ``apertium -u nno-nob`` call instead, so the
+result is always the one-shot call's; the next payload starts a new
+pipeline.
+"""
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import re
+import selectors
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+
+log = logging.getLogger(__name__)
+
+PAIR = "nno-nob"
+ONE_SHOT = ["apertium", "-u", PAIR]  # -u: no marks on unknown words
+TIMEOUT = 600  # seconds for one payload, as for the one-shot call
+_CHUNK = 1 << 16
+
+
+class PipelineError(RuntimeError):
+    """The long-running pipeline failed for one payload (it is then closed)."""
+
+
+def run_once(payload: str) -> str | None:
+    """Output of one ``apertium -u nno-nob`` call on ``payload``; None (logged) if it fails."""
+    res = subprocess.run(ONE_SHOT, input=payload, capture_output=True, text=True, timeout=TIMEOUT)
+    if res.returncode != 0:
+        log.warning("apertium failed (%s): %s", res.returncode, res.stderr[:500])
+        return None
+    return res.stdout
+
+
+def translate(payload: str) -> str | None:
+    """What ``apertium -u nno-nob`` prints for ``payload`` (None when Apertium fails).
+
+    Uses this process's long-running pipeline; falls back to the one-shot
+    call when the pipeline is not available or fails on this payload.
+    """
+    if "\0" in payload:  # the NUL ends a request in the pipeline: such a text goes to the one-shot call
+        return run_once(payload)
+    with _LOCK:
+        pipe = _pipeline()
+        if pipe is not None:
+            try:
+                return pipe.translate(payload)
+            except (PipelineError, OSError, subprocess.SubprocessError, UnicodeDecodeError) as exc:
+                # the one-shot call then gives today's result, or today's error
+                log.warning("apertium pipeline failed (%s); one-shot call instead", exc)
+                _close()
+    return run_once(payload)
+
+
+def _environment() -> dict[str, str]:
+    """The environment the ``apertium`` script gives its programs: a UTF-8 LC_CTYPE, its folder first in PATH."""
+    env = dict(os.environ)
+    res = subprocess.run(["locale", "-a"], capture_output=True, text=True, timeout=30)
+    utf8 = [name for name in res.stdout.splitlines() if re.search(r"utf[.-]*8", name, re.IGNORECASE)]
+    if not utf8:
+        raise PipelineError("no UTF-8 locale installed")
+    env["LC_CTYPE"] = utf8[0]
+    exe = shutil.which("apertium")
+    if exe is None:
+        raise PipelineError("apertium not on PATH")
+    bindir = os.environ.get("APERTIUM_PATH") or os.path.dirname(os.path.realpath(exe))
+    env["PATH"] = f"{bindir}:{env.get('PATH', '')}"
+    return env
+
+
+def _mode_script(env: dict[str, str]) -> str:
+    """The pair's pipeline as a shell command with null-flush (``-z``) on every program.
+
+    The mode file is looked up where the ``apertium`` script looks by
+    default (``APERTIUM_DATADIR``, else ``<prefix>/share/apertium``).
+    """
+    bindir = env["PATH"].split(":", 1)[0]
+    datadir = os.environ.get("APERTIUM_DATADIR") or os.path.join(os.path.dirname(bindir), "share", "apertium")
+    mode = os.path.join(datadir, "modes", f"{PAIR}.mode")
+    if not os.path.isfile(mode):
+        raise PipelineError(f"mode file {mode} not found")
+    res = subprocess.run(["apertium-wblank-mode", "-z", mode], capture_output=True, text=True, env=env, timeout=30)
+    if res.returncode != 0 or not res.stdout.strip():
+        raise PipelineError(f"apertium-wblank-mode failed: {res.stderr[:200]}")
+    return res.stdout
+
+
+class _Pipeline:
+    """One running null-flush pipeline, owned by the process that started it."""
+
+    def __init__(self) -> None:
+        self.env = _environment()
+        script = _mode_script(self.env)
+        self.owner = os.getpid()
+        self.stderr = tempfile.TemporaryFile()
+        # $1 = -n (no unknown-word marks, as -u), $2 = no tagger option: as the apertium script calls the mode.
+        self.proc = subprocess.Popen(
+            ["bash", "-c", script, "apertium", "-n", ""],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.stderr,
+            env=self.env,
+            start_new_session=True,  # its own process group, so that it can be killed as a whole
+        )
+        self.stdin = self.proc.stdin.fileno()
+        self.stdout = self.proc.stdout.fileno()
+        os.set_blocking(self.stdin, False)
+
+    def translate(self, payload: str) -> str:
+        """Deformat, translate and reformat one payload; raises PipelineError on any trouble."""
+        stream = self._filter("apertium-destxt", payload.encode("utf-8"))
+        if b"\0" in stream:
+            raise PipelineError("a NUL character in the deformatted text")
+        out = self._exchange(stream + b"\0", time.monotonic() + TIMEOUT)
+        text = self._filter("apertium-retxt", out).decode("utf-8")
+        return text.replace("\r\n", "\n").replace("\r", "\n")  # as subprocess.run(text=True) reads it
+
+    def _filter(self, program: str, data: bytes) -> bytes:
+        res = subprocess.run([program], input=data, capture_output=True, env=self.env, timeout=TIMEOUT)
+        if res.returncode != 0:
+            raise PipelineError(f"{program} failed ({res.returncode}): {res.stderr[:200]!r}")
+        return res.stdout
+
+    def _exchange(self, data: bytes, deadline: float) -> bytes:
+        """Write ``data`` and read the answer up to its NUL, both at once (no pipe deadlock)."""
+        self.stderr.seek(0)
+        self.stderr.truncate()
+        view = memoryview(data)
+        sent = 0
+        chunks: list[bytes] = []
+        with selectors.DefaultSelector() as sel:
+            sel.register(self.stdin, selectors.EVENT_WRITE)
+            sel.register(self.stdout, selectors.EVENT_READ)
+            while True:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise PipelineError(f"no answer within {TIMEOUT} s")
+                for key, _ in sel.select(remaining):
+                    if key.fd == self.stdin:
+                        try:
+                            sent += os.write(self.stdin, view[sent : sent + _CHUNK])
+                        except BlockingIOError:
+                            continue
+                        except OSError as exc:  # BrokenPipeError: the pipeline died
+                            raise PipelineError(f"cannot write: {exc}; {self._errors()}") from exc
+                        if sent == len(data):
+                            sel.unregister(self.stdin)
+                        continue
+                    chunk = os.read(self.stdout, _CHUNK)
+                    if not chunk:
+                        raise PipelineError(f"the pipeline ended; {self._errors()}")
+                    chunks.append(chunk)
+                    if b"\0" in chunk:
+                        out = b"".join(chunks)
+                        if sent < len(data) or out.index(b"\0") != len(out) - 1:
+                            raise PipelineError("answer out of step with the input")
+                        return out[:-1]
+
+    def _errors(self) -> str:
+        self.stderr.seek(0)
+        return self.stderr.read(500).decode("utf-8", "replace")
+
+    def close(self) -> None:
+        """End the pipeline: close its input (it then exits), kill its process group if it lingers."""
+        for f in (self.proc.stdin, self.proc.stdout, self.stderr):
+            try:
+                f.close()
+            except OSError:
+                pass
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except OSError:
+                pass
+            self.proc.wait()
+
+    def abandon(self) -> None:
+        """In a forked child: drop the inherited copy (close our pipe ends, leave the parent's processes alone)."""
+        for f in (self.proc.stdin, self.proc.stdout, self.stderr):
+            try:
+                f.close()
+            except OSError:
+                pass
+        self.proc.returncode = 0  # never waited on here: it is the parent's child
+
+
+_LOCK = threading.Lock()
+_PIPE: _Pipeline | None = None
+_FAILED_IN: int | None = None  # pid of a process where the pipeline could not be started
+
+
+def _pipeline() -> _Pipeline | None:
+    """This process's pipeline, started on first use (None if it cannot be started here)."""
+    global _PIPE, _FAILED_IN
+    if _PIPE is not None and _PIPE.owner != os.getpid():
+        _forget_inherited()
+    if _PIPE is not None and _PIPE.proc.poll() is not None:
+        _close()
+    if _PIPE is None and _FAILED_IN != os.getpid():
+        try:
+            _PIPE = _Pipeline()
+        except (OSError, subprocess.SubprocessError, PipelineError) as exc:
+            log.warning("cannot start a long-running apertium pipeline (%s); one call per batch", exc)
+            _FAILED_IN = os.getpid()
+            return None
+        _register_exit_hooks()
+    return _PIPE
+
+
+def _close() -> None:
+    global _PIPE
+    pipe, _PIPE = _PIPE, None
+    if pipe is not None and pipe.owner == os.getpid():
+        pipe.close()
+
+
+def _forget_inherited() -> None:
+    global _PIPE
+    pipe, _PIPE = _PIPE, None
+    if pipe is not None and pipe.owner != os.getpid():
+        pipe.abandon()
+
+
+_HOOKS_IN: int | None = None
+
+
+def _register_exit_hooks() -> None:
+    """Close the pipeline when this process ends (workers of a pool skip atexit, hence the finaliser)."""
+    global _HOOKS_IN
+    if _HOOKS_IN == os.getpid():
+        return
+    _HOOKS_IN = os.getpid()
+    atexit.register(_close)
+    from multiprocessing import util
+
+    util.Finalize(None, _close, exitpriority=10)
+
+
+def _after_fork_in_child() -> None:
+    global _LOCK
+    _LOCK = threading.Lock()  # the parent's lock may have been held by another thread at the fork
+    _forget_inherited()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
