@@ -22,6 +22,11 @@ a fixed date).
 The XML follows the structure of the REFI-QDA 1.0 schemas (Codebook.xsd,
 Project.xsd of March 2019): element order, required attributes and the
 GUID pattern. :func:`read_project_qdpx` reads a project back for checking.
+
+A large run's project has hundreds of thousands of elements, so the XML is
+written as text (:class:`_XmlWriter`), byte for byte in the format that
+``ElementTree`` (``ET.indent`` + ``ET.tostring``) gives, and compressed
+while it is written; the tests hold it to that format.
 """
 from __future__ import annotations
 

@@ -14,6 +14,8 @@ generated here in Python. It shows
 
 Labels are Norwegian (the analysts' language). ``build_report`` is pure
 (frames in, HTML out); ``write_report`` reads the tables of a pipeline run.
+``write_outputs`` writes the report and the REFI-QDA exports (``qda``),
+the report in a forked child process while the exports are written.
 """
 from __future__ import annotations
 
@@ -61,17 +63,6 @@ def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return out
 
 
-def _word_edge(text: str, i: int, forward: bool) -> int:
-    """Move ``i`` to the nearest whitespace (or text edge) so a window does not cut a word."""
-    if forward:
-        # re's \s is exactly str.isspace for str patterns.
-        m = _SPACE.search(text, i)
-        return m.start() if m else len(text)
-    while i > 0 and not text[i - 1].isspace():
-        i -= 1
-    return i
-
-
 def excerpt_html(text: str, spans: list[tuple[int, int]], context: int = CONTEXT, max_windows: int = 3) -> str:
     """HTML excerpt of ``text`` around ``spans`` with every span in ``<mark>``.
 
@@ -92,10 +83,16 @@ def _excerpt(text: str, spans, context: int, escape: bool) -> str:
     esc = _esc if escape else str
     windows: list[list[int]] = []
     for s, e in marks:
-        ws, we = _word_edge(text, max(0, s - context), False), _word_edge(text, min(n, e + context), True)
+        # The window: ``context`` characters either side, widened to whitespace (or the text's edges).
+        ws = max(0, s - context)
+        while ws > 0 and not text[ws - 1].isspace():
+            ws -= 1
+        space = _SPACE.search(text, e + context) if e + context < n else None  # re's \s is str.isspace
+        we = space.start() if space else n
         # Window starts grow with the marks' starts: only the last window can overlap the next.
         if windows and ws <= windows[-1][1]:
-            windows[-1][1] = max(windows[-1][1], we)
+            if we > windows[-1][1]:
+                windows[-1][1] = we
         else:
             windows.append([ws, we])
     parts = []
@@ -106,14 +103,17 @@ def _excerpt(text: str, spans, context: int, escape: bool) -> str:
         while k < len(marks) and marks[k][1] <= we:
             s, e = marks[k]
             chunk.append(esc(text[pos:s]))
-            chunk.append(f"<mark>{esc(text[s:e])}</mark>")
+            chunk.append("<mark>" + esc(text[s:e]) + "</mark>")
             pos = e
             k += 1
         chunk.append(esc(text[pos:we]))
         body = "".join(chunk).strip()
-        parts.append(("… " if ws > 0 else "") + body + (" …" if we < n else ""))
-    joined = "<br><span class='gap'>[…]</span><br>".join(_BLANK_LINES.sub("\n", p) if "\n" in p else p for p in parts)
-    return joined.replace("\n", "<br>")
+        if ws > 0:
+            body = "… " + body
+        if we < n:
+            body += " …"
+        parts.append(_BLANK_LINES.sub("\n", body) if "\n" in body else body)
+    return "<br><span class='gap'>[…]</span><br>".join(parts).replace("\n", "<br>")
 
 
 def _theme_rows(codebook: pd.DataFrame) -> list[dict]:
@@ -478,10 +478,10 @@ class _ForkedCall:
 
 
 def _can_fork() -> bool:
-    """Whether this platform can fork processes (Linux, macOS; not Windows)."""
+    """Whether this process may fork a helper: the platform can fork (not Windows) and this is no daemonic worker."""
     import multiprocessing
 
-    return "fork" in multiprocessing.get_all_start_methods()
+    return "fork" in multiprocessing.get_all_start_methods() and not multiprocessing.current_process().daemon
 
 
 def write_exports(out_dir) -> dict[str, Path]:
