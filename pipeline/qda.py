@@ -22,14 +22,24 @@ a fixed date).
 The XML follows the structure of the REFI-QDA 1.0 schemas (Codebook.xsd,
 Project.xsd of March 2019): element order, required attributes and the
 GUID pattern. :func:`read_project_qdpx` reads a project back for checking.
+
+A large run's project has hundreds of thousands of elements, so the XML is
+written as text (:class:`_XmlWriter`), byte for byte in the format that
+``ElementTree`` (``ET.indent`` + ``ET.tostring``) gives, and compressed
+while it is written; the tests hold it to that format.
 """
 from __future__ import annotations
 
+import contextlib
+import gc
 import hashlib
 import io
+import queue
+import threading
 import uuid
 import zipfile
 from pathlib import Path
+from typing import Callable
 from xml.etree import ElementTree as ET
 
 import pandas as pd
@@ -63,10 +73,27 @@ CATEGORY_COLOURS = {
 DEFAULT_COLOUR = "#7F7F7F"
 
 
+_NAMESPACE_BYTES = GUID_NAMESPACE.bytes
+_US = "\x1f"  # joins the parts of a GUID's name (unit separator)
+# The RFC 4122 variant bits (10xx) of a UUID's 17th hex digit, from the hash's digit there.
+_VARIANT_DIGIT = {d: "89ab"[int(d, 16) & 3] for d in "0123456789abcdef"}
+
+
+def _uuid5_utf8(name: bytes) -> str:
+    """``str(uuid.uuid5(GUID_NAMESPACE, name))`` for a UTF-8 encoded name, without building ``uuid.UUID`` objects."""
+    x = hashlib.sha1(_NAMESPACE_BYTES + name).hexdigest()
+    # Digit 13 is the version (5); digit 17 keeps its two low bits under the variant bits.
+    return f"{x[:8]}-{x[8:12]}-5{x[13:16]}-{_VARIANT_DIGIT[x[16]]}{x[17:20]}-{x[20:32]}"
+
+
+def _uuid5(name: str) -> str:
+    """``str(uuid.uuid5(GUID_NAMESPACE, name))``, several times faster."""
+    return _uuid5_utf8(name.encode("utf-8"))
+
+
 def guid(kind: str, *parts) -> str:
-    """A deterministic GUID for an object of ``kind`` identified by ``parts`` (UUID5)."""
-    name = "\x1f".join([kind, *(str(p) for p in parts)])
-    return str(uuid.uuid5(GUID_NAMESPACE, name))
+    """A deterministic GUID for an object of ``kind`` identified by ``parts`` (UUID5 of the parts joined by U+001F)."""
+    return _uuid5(_US.join([kind, *(str(p) for p in parts)]))
 
 
 def code_guid(theme_id: str) -> str:
@@ -86,23 +113,171 @@ def source_guid(post_id: str) -> str:
 
 def selection_guid(post_id: str, start: int, end: int) -> str:
     """GUID of the PlainTextSelection of one evidence span of a post."""
-    return guid("selection", post_id, int(start), int(end))
+    return _uuid5(f"selection{_US}{post_id}{_US}{int(start)}{_US}{int(end)}")
 
 
 def coding_guid(post_id: str, start: int, end: int, theme_id: str) -> str:
     """GUID of the Coding of one span with one theme."""
-    return guid("coding", post_id, int(start), int(end), theme_id)
+    return _uuid5(f"coding{_US}{post_id}{_US}{int(start)}{_US}{int(end)}{_US}{theme_id}")
 
 
-def _sub(parent: ET.Element, tag: str, attrib: dict | None = None, text: str | None = None) -> ET.Element:
-    el = ET.SubElement(parent, tag, {k: str(v) for k, v in (attrib or {}).items() if v is not None})
-    if text is not None:
-        el.text = text
-    return el
+@contextlib.contextmanager
+def gc_paused():
+    """Pause the cyclic garbage collector for a burst of allocations (usable as a decorator).
+
+    Building a large export allocates millions of small objects that stay
+    alive until the end; every automatic collection then traverses all of
+    them, which made the exports' time grow faster than the data. Nothing
+    is lost: cycles made meanwhile are collected after the pause. The
+    previous state (enabled or not) is restored.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _attr(value) -> str:
+    """An attribute value escaped as ElementTree writes it: ``&<>"`` as entities, CR, LF and TAB as character references."""
+    value = str(value)
+    if "&" in value:
+        value = value.replace("&", "&amp;")
+    if "<" in value:
+        value = value.replace("<", "&lt;")
+    if ">" in value:
+        value = value.replace(">", "&gt;")
+    if '"' in value:
+        value = value.replace('"', "&quot;")
+    if "\r" in value:
+        value = value.replace("\r", "&#13;")
+    if "\n" in value:
+        value = value.replace("\n", "&#10;")
+    if "\t" in value:
+        value = value.replace("\t", "&#09;")
+    return value
+
+
+def _text(value: str) -> str:
+    """Character data escaped as ElementTree writes it (``&<>`` only)."""
+    if "&" in value:
+        value = value.replace("&", "&amp;")
+    if "<" in value:
+        value = value.replace("<", "&lt;")
+    if ">" in value:
+        value = value.replace(">", "&gt;")
+    return value
+
+
+def _start_tag(tag: str, attrib: dict | None) -> str:
+    """``<tag a="v" ...`` (left open) with the attributes whose value is not None, in the given order."""
+    if not attrib:
+        return "<" + tag
+    return "<" + tag + "".join(f' {k}="{_attr(v)}"' for k, v in attrib.items() if v is not None)
+
+
+def _indent(level: int) -> str:
+    """Newline and indentation before an element at ``level`` (root = 0)."""
+    return "\n" + "  " * level
+
+
+class _XmlWriter:
+    """Writes an XML document element by element, indented two spaces per level.
+
+    The bytes are exactly those of building the same tree with ElementTree
+    and writing it with ``ET.indent(root, space="  ")`` and
+    ``ET.tostring(root, encoding="utf-8", xml_declaration=True)`` plus a
+    final newline (the format of these exports so far), at a fraction of the
+    cost: a project has hundreds of thousands of elements. Caveats, as in
+    ElementTree: an element without children and without text is written
+    ``<tag ... />``; mixed content (text and children) is not supported.
+    Attribute values are ``str()``-ed; None values are left out.
+
+    With a ``sink``, :meth:`flush` hands the document written so far to it
+    in UTF-8 pieces (so it can be compressed while the rest is written);
+    :meth:`to_bytes` then returns only what was not handed over yet.
+    """
+
+    # Pieces (roughly 1 MB for a project) handed to the sink at once.
+    FLUSH_PARTS = 512
+
+    def __init__(self, sink: Callable[[bytes], object] | None = None) -> None:
+        self._parts = ["<?xml version='1.0' encoding='utf-8'?>\n"]
+        self._open: list[str] = []
+        # The innermost open element has no child yet (its start tag still lacks ">").
+        self._bare = False
+        self._sink = sink
+
+    @property
+    def level(self) -> int:
+        """Level of the next child (the number of open elements)."""
+        return len(self._open)
+
+    def _before_child(self) -> None:
+        if self._open:
+            if self._bare:
+                self._parts.append(">")
+            self._parts.append(_indent(len(self._open)))
+        self._bare = False
+
+    def start(self, tag: str, attrib: dict | None = None) -> None:
+        """Open an element; its children follow until :meth:`end`."""
+        self._before_child()
+        self._parts.append(_start_tag(tag, attrib))
+        self._open.append(tag)
+        self._bare = True
+
+    def end(self) -> None:
+        """Close the innermost open element."""
+        tag = self._open.pop()
+        self._parts.append(" />" if self._bare else _indent(len(self._open)) + "</" + tag + ">")
+        self._bare = False
+
+    def leaf(self, tag: str, attrib: dict | None = None, text: str | None = None) -> None:
+        """An element without children, with ``text`` (if any) as its content."""
+        self._before_child()
+        start = _start_tag(tag, attrib)
+        self._parts.append(f"{start}>{_text(text)}</{tag}>" if text else start + " />")
+
+    def markup(self, fragment: str) -> None:
+        """Child elements already serialised at :attr:`level`: inner lines indented for that level,
+        siblings separated by a newline and that level's indentation."""
+        self._before_child()
+        self._parts.append(fragment)
+
+    @staticmethod
+    def _encode(text: str) -> bytes:
+        # ElementTree's encoding (characters UTF-8 cannot encode become character references).
+        return text.encode("utf-8", "xmlcharrefreplace")
+
+    def flush(self) -> None:
+        """Hand what was written so far to the sink once it has grown large enough (no-op without a sink)."""
+        if self._sink is not None and len(self._parts) >= self.FLUSH_PARTS:
+            self._sink(self._encode("".join(self._parts)))
+            self._parts = []
+
+    def to_bytes(self) -> bytes:
+        """The document (all elements closed) as UTF-8 bytes with a final newline (the part not yet flushed)."""
+        if self._open:
+            raise ValueError(f"unclosed elements: {self._open}")
+        return self._encode("".join(self._parts) + "\n")
 
 
 def _str(value) -> str | None:
     return None if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
+
+
+def column_values(frame: pd.DataFrame, column: str) -> list:
+    """A column as a list of plain Python values, None for missing ones (all None when the column is absent).
+
+    Much faster than ``to_dict("records")`` or iterating a Series of an
+    Arrow-backed or nullable dtype value by value.
+    """
+    if column not in frame.columns:
+        return [None] * len(frame)
+    return frame[column].to_numpy(dtype=object, na_value=None).tolist()
 
 
 def _codebook_rows(codebook: pd.DataFrame) -> list[dict]:
@@ -135,16 +310,18 @@ def _categories(rows: list[dict]) -> dict[str, list[str]]:
     return out
 
 
-def _codes(parent: ET.Element, rows: list[dict]) -> None:
-    codes = _sub(parent, "Codes")
+def _codes(w: _XmlWriter, rows: list[dict]) -> None:
+    w.start("Codes")
     for r in rows:
-        code = _sub(codes, "Code", {
+        w.start("Code", {
             "guid": code_guid(r["theme_id"]),
             "name": r["label"],
             "isCodable": "true",
             "color": CATEGORY_COLOURS.get(r["category"], DEFAULT_COLOUR),
         })
-        _sub(code, "Description", text=_description(r))
+        w.leaf("Description", text=_description(r))
+        w.end()
+    w.end()
 
 
 def _set_name(category: str) -> str:
@@ -152,33 +329,32 @@ def _set_name(category: str) -> str:
     return f"{label} ({category})" if label else category
 
 
-def _to_bytes(root: ET.Element) -> bytes:
-    ET.indent(root, space="  ")
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
-
-
-def _sets(parent: ET.Element, rows: list[dict], member_attribute: str) -> None:
+def _sets(w: _XmlWriter, rows: list[dict], member_attribute: str) -> None:
     """One ``Set`` per codebook category with its themes as members (the two schemas name the member's GUID differently)."""
     cats = _categories(rows)
     if not cats:
         return
-    sets = _sub(parent, "Sets")
+    w.start("Sets")
     for cat, ids in cats.items():
-        s = _sub(sets, "Set", {"guid": set_guid(cat), "name": _set_name(cat)})
-        _sub(s, "Description", text=f"Kategori {cat}: {len(ids)} temaer")
+        w.start("Set", {"guid": set_guid(cat), "name": _set_name(cat)})
+        w.leaf("Description", text=f"Kategori {cat}: {len(ids)} temaer")
         for tid in ids:
-            _sub(s, "MemberCode", {member_attribute: code_guid(tid)})
+            w.leaf("MemberCode", {member_attribute: code_guid(tid)})
+        w.end()
+    w.end()
 
 
 def codebook_qdc_bytes(codebook_frame: pd.DataFrame) -> bytes:
     """The REFI-QDA codebook (``.qdc``) XML for a ``codebook`` table, as bytes."""
     rows = _codebook_rows(codebook_frame)
+    w = _XmlWriter()
     # The default namespace is declared on the root; children inherit it.
-    root = ET.Element("CodeBook", {"xmlns": CODEBOOK_NS, "origin": ORIGIN})
-    _codes(root, rows)
+    w.start("CodeBook", {"xmlns": CODEBOOK_NS, "origin": ORIGIN})
+    _codes(w, rows)
     # Codebook.xsd: MemberCodeType carries the member's GUID in ``guid``.
-    _sets(root, rows, member_attribute="guid")
-    return _to_bytes(root)
+    _sets(w, rows, member_attribute="guid")
+    w.end()
+    return w.to_bytes()
 
 
 def write_codebook_qdc(codebook_frame: pd.DataFrame, path) -> Path:
@@ -208,12 +384,101 @@ def _source_name(row: dict) -> str:
     return " | ".join(parts)
 
 
+_SOURCE_FIELDS = [("board", "board_id"), ("section", "section"), ("dialogue_theme", "dialogue_theme"),
+                  ("group", "group_label"), ("variant", "variant"), ("kind", "kind"), ("line", "source_line")]
+
+
 def _source_description(row: dict) -> str:
-    fields = [("board", "board_id"), ("section", "section"), ("dialogue_theme", "dialogue_theme"),
-              ("group", "group_label"), ("variant", "variant"), ("kind", "kind"), ("line", "source_line")]
-    return "; ".join(f"{label}: {row[col]}" for label, col in fields if col in row and _str(row[col]) is not None)
+    return "; ".join(f"{label}: {row[col]}" for label, col in _SOURCE_FIELDS if col in row and _str(row[col]) is not None)
 
 
+def _strings(values: list) -> list:
+    """:func:`_str` of every value (the list itself when it holds only str and None)."""
+    if set(map(type, values)) <= {str, type(None)}:
+        return values
+    return [_str(v) for v in values]
+
+
+def _tag_problems(pids, tids, starts, ends, matched, theme_ids: set[str], text_of: dict) -> list[str]:
+    """Why tags cannot be exported, one line per tag (empty when all can)."""
+    problems = []
+    for pid, tid, s, e, m in zip(pids, tids, starts, ends, matched):
+        if tid not in theme_ids:
+            problems.append(f"{pid} [{s}:{e}]: theme {tid!r} is not in the codebook")
+        elif pid not in text_of:
+            problems.append(f"{pid} [{s}:{e}]: post has no text in posts")
+        elif not (0 <= s < e <= len(text_of[pid])) or (m is not None and text_of[pid][s:e] != m):
+            problems.append(f"{pid} [{s}:{e}]: offsets do not give back the matched text {m!r}")
+    return problems
+
+
+def _evidence_spans(tags: pd.DataFrame, theme_ids: set[str], text_of: dict) -> dict[str, dict[tuple[int, int], tuple[set, set]]]:
+    """post_id -> (start, end) -> (theme ids, rules) of the tags.
+
+    Raises ``ValueError`` listing the tags that cannot be exported (see
+    :func:`project_files`). Works on whole columns: a large run has
+    hundreds of thousands of tags.
+    """
+    pids = list(map(str, column_values(tags, "post_id")))
+    tids = list(map(str, column_values(tags, "theme_id")))
+    starts = list(map(int, column_values(tags, "start")))
+    ends = list(map(int, column_values(tags, "end")))
+    matched = _strings(column_values(tags, "matched_text"))
+    texts = list(map(text_of.get, pids))
+    valid = set(tids) <= theme_ids and None not in texts and all(
+        0 <= s < e <= len(t) and (m is None or t[s:e] == m) for t, s, e, m in zip(texts, starts, ends, matched))
+    if not valid:
+        problems = _tag_problems(pids, tids, starts, ends, matched, theme_ids, text_of)
+        raise ValueError(f"{len(problems)} tag(s) cannot be exported:\n  " + "\n  ".join(problems[:20]))
+    spans: dict[str, dict[tuple[int, int], tuple[set, set]]] = {}
+    last, of_post = None, {}
+    for pid, s, e, tid, rule in zip(pids, starts, ends, tids, _strings(column_values(tags, "rule"))):
+        if pid != last:  # tags usually come post by post
+            last, of_post = pid, spans.setdefault(pid, {})
+        span = of_post.get((s, e))
+        if span is None:
+            span = of_post[(s, e)] = (set(), set())
+        span[0].add(tid)
+        if rule:
+            span[1].add(rule)
+    return spans
+
+
+def _selections_markup(pid: str, text: str, spans: dict[tuple[int, int], tuple[set, set]], by: str, level: int,
+                       code_refs: dict[str, tuple[str, bytes]]) -> str:
+    """The ``PlainTextSelection`` elements of one post (by position), serialised as :class:`_XmlWriter` would at ``level``.
+
+    One selection per span with a ``Description`` listing the rules (when
+    any) and a ``Coding``/``CodeRef`` per theme. ``by`` holds the rendered
+    ``creatingUser``/``creationDateTime`` attributes; ``code_refs`` caches
+    per theme the rendered ``CodeRef`` with the closing tag, and the
+    theme's part of a coding GUID's name. Written by hand (the GUIDs are
+    those of :func:`selection_guid` and :func:`coding_guid`) because a
+    large project has hundreds of thousands of selections.
+    """
+    ind0, ind1 = _indent(level), _indent(level + 1)
+    selection_name = f"selection{_US}{pid}{_US}".encode("utf-8")
+    coding_name = f"coding{_US}{pid}{_US}".encode("utf-8")
+    between = f"{ind0}</PlainTextSelection>{ind0}"
+    out = []
+    for (s, e), (themes, rules) in sorted(spans.items()):
+        where = f"{s}{_US}{e}".encode("ascii")
+        out.append(f'<PlainTextSelection guid="{_uuid5_utf8(selection_name + where)}" name="{_attr(text[s:e])}" '
+                   f'startPosition="{s}" endPosition="{e}"{by}>')
+        if rules:
+            out.append(f"{ind1}<Description>{_text('Regel: ' + ', '.join(sorted(rules)))}</Description>")
+        for tid in sorted(themes) if len(themes) > 1 else themes:
+            ref = code_refs.get(tid)
+            if ref is None:
+                ref = code_refs[tid] = (f'{_indent(level + 2)}<CodeRef targetGUID="{code_guid(tid)}" />{ind1}</Coding>',
+                                        f"{_US}{tid}".encode("utf-8"))
+            out.append(f'{ind1}<Coding guid="{_uuid5_utf8(coding_name + where + ref[1])}"{by}>{ref[0]}')
+        out.append(between)
+    # The last selection's trailing indentation is left to the writer.
+    return "".join(out)[: -len(ind0)]
+
+
+@gc_paused()
 def project_files(posts: pd.DataFrame, tags: pd.DataFrame, codebook: pd.DataFrame) -> dict[str, bytes]:
     """The files of a ``.qdpx`` archive (name -> bytes): ``project.qde`` and ``sources/*.txt``.
 
@@ -223,86 +488,131 @@ def project_files(posts: pd.DataFrame, tags: pd.DataFrame, codebook: pd.DataFram
     in ``posts``, or whose offsets do not give back ``matched_text``
     raise ``ValueError``: an export must never silently drop or shift evidence.
     """
+    pieces: list[bytes] = []
+    sources = _write_project(posts, tags, codebook, pieces.append)
+    return {"project.qde": b"".join(pieces), **sources}
+
+
+def _write_project(posts: pd.DataFrame, tags: pd.DataFrame, codebook: pd.DataFrame,
+                   sink: Callable[[bytes], object]) -> dict[str, bytes]:
+    """:func:`project_files`, with ``project.qde`` handed to ``sink`` piece by piece; returns the sources by name.
+
+    Every tag is checked before the first piece is handed over.
+    """
     rows = _codebook_rows(codebook)
     theme_ids = {r["theme_id"] for r in rows}
     posts = posts.sort_values("post_id", kind="stable")
-    post_rows = [r for r in posts.to_dict("records") if _str(r.get("text_clean"))]
+    columns = ["post_id", "text_clean", *{col for _, col in _SOURCE_FIELDS} - {"post_id"}]
+    present = [c for c in columns if c in posts.columns]
+    post_rows = [r for r in (dict(zip(present, vals)) for vals in zip(*(column_values(posts, c) for c in present)))
+                 if _str(r.get("text_clean"))]
     text_of = {r["post_id"]: str(r["text_clean"]) for r in post_rows}
-
-    spans: dict[str, dict[tuple[int, int], dict[str, list[str]]]] = {}
-    problems = []
-    for t in tags.to_dict("records"):
-        pid, tid, s, e = str(t["post_id"]), str(t["theme_id"]), int(t["start"]), int(t["end"])
-        if tid not in theme_ids:
-            problems.append(f"{pid} [{s}:{e}]: theme {tid!r} is not in the codebook")
-            continue
-        if pid not in text_of:
-            problems.append(f"{pid} [{s}:{e}]: post has no text in posts")
-            continue
-        matched = _str(t.get("matched_text"))
-        if not (0 <= s < e <= len(text_of[pid])) or (matched is not None and text_of[pid][s:e] != matched):
-            problems.append(f"{pid} [{s}:{e}]: offsets do not give back the matched text {matched!r}")
-            continue
-        rule = _str(t.get("rule"))
-        spans.setdefault(pid, {}).setdefault((s, e), {}).setdefault(tid, [])
-        if rule:
-            spans[pid][(s, e)][tid].append(rule)
-    if problems:
-        raise ValueError(f"{len(problems)} tag(s) cannot be exported:\n  " + "\n  ".join(problems[:20]))
+    spans = _evidence_spans(tags, theme_ids, text_of)
 
     stamp = _creation_datetime(posts)
     user = guid("user", "pipeline")
-    root = ET.Element("Project", {
+    w = _XmlWriter(sink)
+    w.start("Project", {
         "xmlns": PROJECT_NS,
         "name": "Fremtidens kulturskole: dialogseminarer (Padlet)",
         "origin": ORIGIN,
         "creatingUserGUID": user,
         "creationDateTime": stamp,
     })
-    users = _sub(root, "Users")
-    _sub(users, "User", {"guid": user, "name": "kulturskole-pipeline (automatisk koding)"})
-    codebook_el = _sub(root, "CodeBook")
-    _codes(codebook_el, rows)
+    w.start("Users")
+    w.leaf("User", {"guid": user, "name": "kulturskole-pipeline (automatisk koding)"})
+    w.end()
+    w.start("CodeBook")
+    _codes(w, rows)
+    w.end()
 
     files: dict[str, bytes] = {}
-    sources = _sub(root, "Sources") if post_rows else None
+    by = f' creatingUser="{_attr(user)}" creationDateTime="{_attr(stamp)}"'
+    code_refs: dict[str, tuple[str, bytes]] = {}
+    if post_rows:
+        w.start("Sources")
     for row in post_rows:
         pid = row["post_id"]
+        text = text_of[pid]
         sguid = source_guid(pid)
-        src = _sub(sources, "TextSource", {
+        w.start("TextSource", {
             "guid": sguid,
             "name": _source_name(row),
             "plainTextPath": f"internal://{sguid}.txt",
             "creatingUser": user,
             "creationDateTime": stamp,
         })
-        _sub(src, "Description", text=_source_description(row))
-        for (s, e), themes in sorted(spans.get(pid, {}).items()):
-            sel = _sub(src, "PlainTextSelection", {
-                "guid": selection_guid(pid, s, e),
-                "name": text_of[pid][s:e],
-                "startPosition": s,
-                "endPosition": e,
-                "creatingUser": user,
-                "creationDateTime": stamp,
-            })
-            rules = sorted({r for rs in themes.values() for r in rs})
-            if rules:
-                _sub(sel, "Description", text="Regel: " + ", ".join(rules))
-            for tid in sorted(themes):
-                coding = _sub(sel, "Coding", {"guid": coding_guid(pid, s, e, tid), "creatingUser": user, "creationDateTime": stamp})
-                _sub(coding, "CodeRef", {"targetGUID": code_guid(tid)})
-        files[f"sources/{sguid}.txt"] = text_of[pid].encode("utf-8")
+        w.leaf("Description", text=_source_description(row))
+        if pid in spans:
+            w.markup(_selections_markup(pid, text, spans[pid], by, w.level, code_refs))
+        w.end()
+        w.flush()
+        files[f"sources/{sguid}.txt"] = text.encode("utf-8")
+    if post_rows:
+        w.end()
 
     # Project.xsd: a set's MemberCode points at the code with ``targetGUID``.
-    _sets(root, rows, member_attribute="targetGUID")
-    _sub(root, "Description", text=(
+    _sets(w, rows, member_attribute="targetGUID")
+    w.leaf("Description", text=(
         "Automatisk tematisk koding av svar fra dialogseminarene om Fremtidens kulturskole. "
         "Navn er pseudonymisert. Kodene er regelbaserte forslag som bør kontrolleres."))
-    files["project.qde"] = _to_bytes(root)
-    return dict(sorted(files.items(), key=lambda kv: (kv[0] != "project.qde", kv[0])))
+    w.end()
+    sink(w.to_bytes())
+    return dict(sorted(files.items()))
 
 
+def _zip_info(name: str) -> zipfile.ZipInfo:
+    """A deflated archive entry with a fixed date, readable by all."""
+    info = zipfile.ZipInfo(name, date_time=ZIP_DATE)
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info.external_attr = 0o644 << 16
+    return info
+
+
+def qdpx_bytes(files: dict[str, bytes]) -> bytes:
+    """The ``.qdpx`` archive of :func:`project_files`'s files, in that order."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name, data in files.items():
+            zf.writestr(_zip_info(name), data)
+    return buffer.getvalue()
+
+
+class _TooLargeToStream(Exception):
+    """The streamed entry would need ZIP64 extensions that ``writestr`` adds but a stream cannot know of in time."""
+
+
+def _stream_entry(zf: zipfile.ZipFile, name: str, pieces: queue.Queue) -> None:
+    """Deflate the pieces from the queue (None ends them) into the archive entry ``name``.
+
+    The entry's bytes equal those of ``zf.writestr`` of the joined pieces
+    (deflate's output does not depend on how its input is split), unless
+    ``writestr`` would have used ZIP64 (entries of about 2 GB and more):
+    then :class:`_TooLargeToStream` is raised.
+    """
+    size, ended = 0, False
+    try:
+        entry = zf.open(_zip_info(name), "w")
+        try:
+            while (piece := pieces.get()) is not None:
+                entry.write(piece)
+                size += len(piece)
+            ended = True
+        finally:
+            try:
+                entry.close()
+            except RuntimeError:  # "File size too large": handled below
+                if size * 1.05 <= zipfile.ZIP64_LIMIT:
+                    raise
+    finally:
+        if not ended:  # failed on the way: take the remaining pieces so that the writer is never blocked
+            while pieces.get() is not None:
+                pass
+    if size * 1.05 > zipfile.ZIP64_LIMIT:
+        raise _TooLargeToStream(name)
+
+
+@gc_paused()
 def write_project_qdpx(posts: pd.DataFrame, tags: pd.DataFrame, codebook: pd.DataFrame, path) -> Path:
     """Write a REFI-QDA project (``.qdpx``): the posts as text sources, every tag as coded text.
 
@@ -310,15 +620,37 @@ def write_project_qdpx(posts: pd.DataFrame, tags: pd.DataFrame, codebook: pd.Dat
     one ``TextSource`` per post with ``plainTextPath="internal://<guid>.txt"``
     (the text stored in ``sources/``), a ``PlainTextSelection`` per evidence
     span with a ``Coding``/``CodeRef`` per theme, and the category Sets.
-    The archive's bytes depend only on the inputs. Returns the path.
+    The archive's bytes depend only on the inputs (the same as
+    ``qdpx_bytes(project_files(...))``). Returns the path.
+
+    ``project.qde`` is compressed in a second thread while it is written
+    (zlib releases the GIL), which hides most of the compression time.
     """
     buffer = io.BytesIO()
+    pieces: queue.Queue = queue.Queue(maxsize=8)
+    errors: list[BaseException] = []
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        for name, data in project_files(posts, tags, codebook).items():
-            info = zipfile.ZipInfo(name, date_time=ZIP_DATE)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o644 << 16
-            zf.writestr(info, data)
+
+        def compress() -> None:
+            try:
+                _stream_entry(zf, "project.qde", pieces)
+            except BaseException as exc:  # raised in the writing thread below
+                errors.append(exc)
+
+        worker = threading.Thread(target=compress, name="qdpx-deflate", daemon=True)
+        worker.start()
+        try:
+            sources = _write_project(posts, tags, codebook, pieces.put)
+        finally:
+            pieces.put(None)
+            worker.join()
+        if errors and isinstance(errors[0], _TooLargeToStream):
+            files = project_files(posts, tags, codebook)
+            return write_bytes_atomic(Path(path), qdpx_bytes(files))
+        if errors:
+            raise errors[0]
+        for name, data in sources.items():
+            zf.writestr(_zip_info(name), data)
     return write_bytes_atomic(Path(path), buffer.getvalue())
 
 

@@ -14,6 +14,8 @@ generated here in Python. It shows
 
 Labels are Norwegian (the analysts' language). ``build_report`` is pure
 (frames in, HTML out); ``write_report`` reads the tables of a pipeline run.
+``write_outputs`` writes the report and the REFI-QDA exports (``qda``),
+the report in a forked child process while the exports are written.
 """
 from __future__ import annotations
 
@@ -25,7 +27,7 @@ from pathlib import Path
 import pandas as pd
 
 from pipeline.io import write_bytes_atomic
-from pipeline.qda import CATEGORY_COLOURS, CATEGORY_LABELS, DEFAULT_COLOUR
+from pipeline.qda import CATEGORY_COLOURS, CATEGORY_LABELS, DEFAULT_COLOUR, column_values, gc_paused
 
 REPORT_DIR = "report"
 # Characters of context on each side of an evidence span in a quote.
@@ -33,6 +35,12 @@ CONTEXT = 140
 # Quotes shown per theme before "Vis alle sitater" is ticked.
 QUOTES_SHOWN = 4
 VARIANT_LABELS = {"nb": "Bokmål", "nn": "Nynorsk", "mixed": "Blandet", "": "Ukjent"}
+
+
+_BLANK_LINES = re.compile(r"\n\s*\n")
+_SPACE = re.compile(r"\s")
+# The characters html.escape(quote=True) replaces.
+_HTML_SPECIAL = re.compile("[&<>\"']")
 
 
 def _esc(value) -> str:
@@ -45,24 +53,14 @@ def _isna(value) -> bool:
 
 def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """Overlapping or touching spans joined, in order."""
-    out: list[list[int]] = []
+    out: list[tuple[int, int]] = []
     for s, e in sorted(spans):
         if out and s <= out[-1][1]:
-            out[-1][1] = max(out[-1][1], e)
+            if e > out[-1][1]:
+                out[-1] = (out[-1][0], e)
         else:
-            out.append([s, e])
-    return [(s, e) for s, e in out]
-
-
-def _word_edge(text: str, i: int, forward: bool) -> int:
-    """Move ``i`` to the nearest whitespace (or text edge) so a window does not cut a word."""
-    if forward:
-        while i < len(text) and not text[i].isspace():
-            i += 1
-    else:
-        while i > 0 and not text[i - 1].isspace():
-            i -= 1
-    return i
+            out.append((s, e))
+    return out
 
 
 def excerpt_html(text: str, spans: list[tuple[int, int]], context: int = CONTEXT, max_windows: int = 3) -> str:
@@ -73,24 +71,49 @@ def excerpt_html(text: str, spans: list[tuple[int, int]], context: int = CONTEXT
     ``max_windows`` windows are kept: those with the most marks. Spans
     are character offsets into ``text`` (``tags.start``/``tags.end``).
     """
-    marks = _merge([(int(s), int(e)) for s, e in spans if 0 <= int(s) < int(e) <= len(text)])
+    return _excerpt(text, spans, context, bool(_HTML_SPECIAL.search(text)))
+
+
+def _excerpt(text: str, spans, context: int, escape: bool) -> str:
+    """:func:`excerpt_html`; ``escape`` False promises that ``text`` has nothing to escape (saves a scan per call)."""
+    n = len(text)
+    marks = _merge([(s, e) for s, e in ((int(s), int(e)) for s, e in spans) if 0 <= s < e <= n])
     if not marks:
         return _esc(text[: 2 * context])
-    windows = _merge([(_word_edge(text, max(0, s - context), False), _word_edge(text, min(len(text), e + context), True))
-                      for s, e in marks])
+    esc = _esc if escape else str
+    windows: list[list[int]] = []
+    for s, e in marks:
+        # The window: ``context`` characters either side, widened to whitespace (or the text's edges).
+        ws = max(0, s - context)
+        while ws > 0 and not text[ws - 1].isspace():
+            ws -= 1
+        space = _SPACE.search(text, e + context) if e + context < n else None  # re's \s is str.isspace
+        we = space.start() if space else n
+        # Window starts grow with the marks' starts: only the last window can overlap the next.
+        if windows and ws <= windows[-1][1]:
+            if we > windows[-1][1]:
+                windows[-1][1] = we
+        else:
+            windows.append([ws, we])
     parts = []
+    k = 0
     for ws, we in windows:
         pos, chunk = ws, []
-        for s, e in marks:
-            if s >= ws and e <= we:
-                chunk.append(_esc(text[pos:s]))
-                chunk.append(f"<mark>{_esc(text[s:e])}</mark>")
-                pos = e
-        chunk.append(_esc(text[pos:we]))
+        # Every mark lies inside exactly one window; both are in order.
+        while k < len(marks) and marks[k][1] <= we:
+            s, e = marks[k]
+            chunk.append(esc(text[pos:s]))
+            chunk.append("<mark>" + esc(text[s:e]) + "</mark>")
+            pos = e
+            k += 1
+        chunk.append(esc(text[pos:we]))
         body = "".join(chunk).strip()
-        parts.append(("… " if ws > 0 else "") + body + (" …" if we < len(text) else ""))
-    joined = "<br><span class='gap'>[…]</span><br>".join(re.sub(r"\n\s*\n", "\n", p) for p in parts)
-    return joined.replace("\n", "<br>")
+        if ws > 0:
+            body = "… " + body
+        if we < n:
+            body += " …"
+        parts.append(_BLANK_LINES.sub("\n", body) if "\n" in body else body)
+    return "<br><span class='gap'>[…]</span><br>".join(parts).replace("\n", "<br>")
 
 
 def _theme_rows(codebook: pd.DataFrame) -> list[dict]:
@@ -103,21 +126,25 @@ def _theme_rows(codebook: pd.DataFrame) -> list[dict]:
 def _post_meta(posts: pd.DataFrame) -> pd.DataFrame:
     """post_id, board_id, dialogue theme and variant as filter keys (strings; '' when unknown)."""
     meta = pd.DataFrame({"post_id": posts["post_id"].astype(str), "board_id": posts["board_id"].astype(str)})
-    dt = posts["dialogue_theme"] if "dialogue_theme" in posts.columns else pd.Series([None] * len(posts))
-    meta["dialogue"] = ["" if _isna(v) else str(int(v)) for v in dt]
-    var = posts["variant"] if "variant" in posts.columns else pd.Series([None] * len(posts))
-    meta["variant"] = ["" if _isna(v) else str(v) for v in var]
+    meta["dialogue"] = ["" if _isna(v) else str(int(v)) for v in column_values(posts, "dialogue_theme")]
+    meta["variant"] = ["" if _isna(v) else str(v) for v in column_values(posts, "variant")]
     return meta.set_index("post_id")
 
 
 def quote_scores(tags: pd.DataFrame) -> dict[tuple[str, str], float]:
     """:func:`quote_score` for every (theme, post) of a tags table at once."""
-    distinct = tags.drop_duplicates(["theme_id", "post_id", "start", "end"]).copy()
+    return _quote_scores(tags.drop_duplicates(["theme_id", "post_id", "start", "end"]))
+
+
+def _quote_scores(distinct: pd.DataFrame) -> dict[tuple[str, str], float]:
+    """:func:`quote_scores` of tags without duplicate (theme, post, start, end)."""
+    distinct = distinct.copy()
     distinct["word"] = distinct["matched_text"].str.lower()
     distinct["strong"] = (distinct["strength"] == "strong") if "strength" in distinct.columns else False
     grouped = distinct.groupby(["theme_id", "post_id"], sort=False)
     words, strong = grouped["word"].nunique(), grouped["strong"].sum()
-    return {key: float(words[key] + int(strong[key])) for key in words.index}
+    # Both aggregations of one groupby: the same keys in the same order.
+    return {key: float(w + int(s)) for key, w, s in zip(words.index, words.tolist(), strong.tolist())}
 
 
 def quote_score(theme_tags: pd.DataFrame) -> float:
@@ -232,6 +259,7 @@ JS = """
 """
 
 
+@gc_paused()
 def build_report(posts: pd.DataFrame, boards: pd.DataFrame, codebook: pd.DataFrame, tags: pd.DataFrame | None) -> str:
     """The report as one HTML string (pure: no I/O).
 
@@ -245,20 +273,24 @@ def build_report(posts: pd.DataFrame, boards: pd.DataFrame, codebook: pd.DataFra
     theme_ids = [t["theme_id"] for t in themes]
     responses = posts[posts["kind"] == "response"]
     meta = _post_meta(responses)
-    text_of = dict(zip(responses["post_id"].astype(str), responses["text_clean"].astype(str)))
-    group_of = {str(p): (None if _isna(g) else str(g)) for p, g in zip(responses["post_id"], responses.get("group_label", pd.Series([None] * len(responses))))}
+    response_ids = responses["post_id"].astype(str).tolist()
+    text_of = dict(zip(response_ids, responses["text_clean"].astype(str).tolist()))
+    group_of = {p: (None if _isna(g) else str(g)) for p, g in zip(response_ids, column_values(responses, "group_label"))}
     if tags is None:
         tags = pd.DataFrame(columns=["post_id", "theme_id", "start", "end", "matched_text"])
     tags = tags[tags["post_id"].astype(str).isin(text_of) & tags["theme_id"].isin(theme_ids)].copy()
     tags["post_id"] = tags["post_id"].astype(str)
     themes_of: dict[str, list[str]] = {p: [] for p in text_of}
-    for (pid, tid) in tags[["post_id", "theme_id"]].drop_duplicates().itertuples(index=False):
+    # Tags once per evidence span and theme (first occurrences, in table order).
+    distinct = tags.drop_duplicates(["post_id", "theme_id", "start", "end"])
+    pairs = distinct[["post_id", "theme_id"]].drop_duplicates()
+    for pid, tid in zip(pairs["post_id"].tolist(), pairs["theme_id"].tolist()):
         themes_of[pid].append(tid)
     counts = {t: 0 for t in theme_ids}
     for ts in themes_of.values():
         for t in ts:
             counts[t] += 1
-    evidence = tags.drop_duplicates(["post_id", "theme_id", "start", "end"]).groupby("theme_id").size().to_dict()
+    evidence = distinct.groupby("theme_id").size().to_dict()
 
     board_titles = {str(b): (None if _isna(t) else str(t)) for b, t in zip(boards["board_id"], boards.get("title", boards["board_id"]))}
     board_opts = [(b, f"{board_titles.get(b) or b} ({b[:10]})") for b in sorted(meta["board_id"].unique())]
@@ -272,11 +304,13 @@ def build_report(posts: pd.DataFrame, boards: pd.DataFrame, codebook: pd.DataFra
     def key(v: str) -> str:
         return v if v else "none"
 
+    meta_rows = list(zip(meta.index.tolist(), meta["board_id"].tolist(), meta["dialogue"].tolist(), meta["variant"].tolist()))
+
     data = {
         "themes": theme_ids,
         "quotes_shown": QUOTES_SHOWN,
-        "posts": {p: {"board": m.board_id, "dialogue": key(m.dialogue), "variant": key(m.variant), "themes": themes_of[p]}
-                  for p, m in meta.iterrows()},
+        "posts": {p: {"board": board, "dialogue": key(dialogue), "variant": key(variant), "themes": themes_of[p]}
+                  for p, board, dialogue, variant in meta_rows},
     }
 
     n_coded = sum(1 for ts in themes_of.values() if ts)
@@ -312,30 +346,39 @@ def build_report(posts: pd.DataFrame, boards: pd.DataFrame, codebook: pd.DataFra
     parts.append("<section id='quotes'><h2>Sitater per tema</h2>"
                  "<p class='definition'>De sterkeste sitatene først (flest ulike belegg, sterke regler teller dobbelt). "
                  "Belegget temaet ble kodet på er <mark>markert</mark>.</p>")
-    scores = quote_scores(tags)
+    scores = _quote_scores(distinct)
     spans: dict[str, dict[str, list[tuple[int, int]]]] = {}
-    for tid, pid, start, end in zip(tags["theme_id"], tags["post_id"], tags["start"], tags["end"]):
+    for tid, pid, start, end in zip(*(distinct[c].tolist() for c in ("theme_id", "post_id", "start", "end"))):
         spans.setdefault(tid, {}).setdefault(pid, []).append((int(start), int(end)))
-    meta_of = {pid: row for pid, row in zip(meta.index, meta.itertuples())}
+    meta_of = {row[0]: row for row in meta_rows}
+    card_head: dict[str, str] = {}  # post_id -> the start of its quote cards (the same under every theme)
+    escape_text: dict[str, bool] = {}  # post_id -> whether its text has characters to escape
+
+    def head(pid: str) -> str:
+        if pid not in card_head:
+            _, board, dialogue, variant = meta_of[pid]
+            where = [board_titles.get(board) or board]
+            if dialogue:
+                where.append(f"Dialogtema {dialogue}")
+            if group_of.get(pid):
+                where.append(group_of[pid])
+            if variant:
+                where.append(VARIANT_LABELS.get(variant, variant))
+            card_head[pid] = (f"<blockquote class='quote' data-board='{_esc(board)}' data-dialogue='{key(dialogue)}' "
+                              f"data-variant='{key(variant)}' data-post='{_esc(pid)}'>"
+                              f"<div class='meta'>{_esc(' · '.join(where))} · {_esc(pid)} · styrke ")
+        return card_head[pid]
+
     for i, t in enumerate(themes):
         tid = t["theme_id"]
         cards = []
         if tid in spans:
             scored = sorted(((scores[(tid, pid)], pid) for pid in spans[tid]), key=lambda x: (-x[0], x[1]))
             for score, pid in scored:
-                m = meta_of[pid]
-                where = [board_titles.get(m.board_id) or m.board_id]
-                if m.dialogue:
-                    where.append(f"Dialogtema {m.dialogue}")
-                if group_of.get(pid):
-                    where.append(group_of[pid])
-                if m.variant:
-                    where.append(VARIANT_LABELS.get(m.variant, m.variant))
-                cards.append(
-                    f"<blockquote class='quote' data-board='{_esc(m.board_id)}' data-dialogue='{key(m.dialogue)}' "
-                    f"data-variant='{key(m.variant)}' data-post='{_esc(pid)}'>"
-                    f"<div class='meta'>{_esc(' · '.join(where))} · {_esc(pid)} · styrke {score:g}</div>"
-                    f"{excerpt_html(text_of[pid], spans[tid][pid])}</blockquote>")
+                text = text_of[pid]
+                if pid not in escape_text:
+                    escape_text[pid] = bool(_HTML_SPECIAL.search(text))
+                cards.append(f"{head(pid)}{score:g}</div>{_excerpt(text, spans[tid][pid], CONTEXT, escape_text[pid])}</blockquote>")
         colour = CATEGORY_COLOURS.get(t["category"], DEFAULT_COLOUR)
         parts.append(
             f"<details class='theme' id='theme-{_esc(tid)}' data-theme='{_esc(tid)}'{' open' if i < 3 else ''}>"
@@ -383,21 +426,101 @@ def write_report(out_dir) -> Path:
     return write_bytes_atomic(out_dir / REPORT_DIR / "index.html", html_text.encode("utf-8"))
 
 
-def write_outputs(out_dir) -> dict[str, Path]:
-    """Write the analyst outputs of a run: the HTML report and the REFI-QDA exports.
+class _ForkedCall:
+    """``fn(*args)`` running in a forked child process; :meth:`result` waits for it.
 
-    ``<out_dir>/report/index.html``, ``<out_dir>/exports/codebook.qdc`` and
-    ``<out_dir>/exports/project.qdpx`` (the project only when the run has a
-    ``tags`` table). Call at the end of ``run_all``, after the tables are written.
+    The child inherits the parent's memory (nothing is pickled on the way
+    in). Its return value or exception comes back through a pipe, so
+    :meth:`result` returns or raises as a direct call would (the child's
+    traceback is attached to the exception as a note). Meant for work
+    that reads and writes files and holds no resource of the parent's.
     """
+
+    def __init__(self, fn, *args) -> None:
+        import multiprocessing
+
+        context = multiprocessing.get_context("fork")
+        self._receive, send = context.Pipe(duplex=False)
+        self._process = context.Process(target=self._run, args=(send, fn, args), name=f"fork:{fn.__name__}", daemon=True)
+        self._process.start()
+        send.close()
+
+    @staticmethod
+    def _run(send, fn, args) -> None:
+        import traceback
+
+        try:
+            outcome = (True, fn(*args))
+        except BaseException as exc:
+            exc.add_note(f"Raised in a child process:\n{''.join(traceback.format_exception(exc)).rstrip()}")
+            outcome = (False, exc)
+        try:
+            send.send(outcome)
+        except Exception:  # the value or exception cannot be pickled: send what can be
+            text = "".join(traceback.format_exception(outcome[1])) if not outcome[0] else repr(outcome[1])
+            send.send((False, RuntimeError(f"{fn.__name__} in a child process: {text}")))
+        send.close()
+
+    def result(self):
+        """The call's return value; raises its exception, or RuntimeError when the child died without an answer."""
+        try:
+            ok, value = self._receive.recv()
+        except EOFError:
+            self._process.join()
+            raise RuntimeError(f"{self._process.name}: the child process ended without an answer "
+                               f"(exit code {self._process.exitcode})") from None
+        finally:
+            self._receive.close()
+        self._process.join()
+        if not ok:
+            raise value
+        return value
+
+
+def _can_fork() -> bool:
+    """Whether this process may fork a helper: the platform can fork (not Windows) and this is no daemonic worker."""
+    import multiprocessing
+
+    return "fork" in multiprocessing.get_all_start_methods() and not multiprocessing.current_process().daemon
+
+
+def write_exports(out_dir) -> dict[str, Path]:
+    """Write the REFI-QDA exports of a run: ``<out_dir>/exports/codebook.qdc`` and, when the run has tags, ``project.qdpx``."""
     from pipeline import load_table, qda
 
     out_dir = Path(out_dir)
-    written = {"report": write_report(out_dir)}
     codebook = load_codebook_frame(out_dir)
-    written["codebook_qdc"] = qda.write_codebook_qdc(codebook, out_dir / "exports" / "codebook.qdc")
+    written = {"codebook_qdc": qda.write_codebook_qdc(codebook, out_dir / "exports" / "codebook.qdc")}
     tags = _optional_table("tags", out_dir)
     if tags is not None:
         written["project_qdpx"] = qda.write_project_qdpx(load_table("posts", out_dir), tags, codebook,
                                                          out_dir / "exports" / "project.qdpx")
     return written
+
+
+def write_outputs(out_dir, parallel: bool = True) -> dict[str, Path]:
+    """Write the analyst outputs of a run: the HTML report and the REFI-QDA exports.
+
+    ``<out_dir>/report/index.html``, ``<out_dir>/exports/codebook.qdc`` and
+    ``<out_dir>/exports/project.qdpx`` (the project only when the run has a
+    ``tags`` table). Call at the end of ``run_all``, after the tables are written.
+
+    With ``parallel`` (and where processes can be forked) the report is
+    written by a forked child process while this process writes the
+    exports: on a large run each takes seconds of CPU. The files are the
+    same either way. An error in either is raised here, after both ended.
+    """
+    out_dir = Path(out_dir)
+    with gc_paused():
+        if not (parallel and _can_fork()):
+            return {"report": write_report(out_dir), **write_exports(out_dir)}
+        child = _ForkedCall(write_report, out_dir)
+        try:
+            exports = write_exports(out_dir)
+        except BaseException as exc:
+            try:  # let the report finish before raising
+                child.result()
+            except BaseException as report_exc:
+                exc.add_note(f"The report failed as well: {report_exc!r}")
+            raise
+        return {"report": child.result(), **exports}

@@ -178,3 +178,92 @@ def test_bad_tags_are_refused(tables, tmp_path):
     with pytest.raises(ValueError, match="not in the codebook"):
         qda.write_project_qdpx(posts, unknown, codebook, tmp_path / "bad.qdpx")
     assert not (tmp_path / "bad.qdpx").exists()
+
+
+def _elementtree_bytes(data: bytes, namespace: str) -> bytes:
+    """``data`` parsed and written again by ElementTree (indented, UTF-8 with declaration): the exports' format."""
+    root = ET.fromstring(data)
+    for el in root.iter():
+        el.tag = el.tag.removeprefix(f"{{{namespace}}}")
+    # As the exports were first built: the namespace as the root's first attribute, names unqualified.
+    root.attrib = {"xmlns": namespace, **root.attrib}
+    ET.indent(root, space="  ")
+    return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
+
+
+def test_xml_is_written_as_elementtree_writes_it(exported):
+    # The exports are streamed as text; byte for byte they are what ElementTree writes for the same tree.
+    qdc = exported[0].read_bytes()
+    assert _elementtree_bytes(qdc, qda.CODEBOOK_NS) == qdc
+    with zipfile.ZipFile(exported[1]) as zf:
+        qde = zf.read("project.qde")
+    assert _elementtree_bytes(qde, qda.PROJECT_NS) == qde
+
+
+def test_xml_writer_edge_cases():
+    attrib = {"xmlns": "urn:x", "a": 'q"<&>\n\t\r é', "skip": None, "n": 3}
+    expected = ET.Element("Root", {k: str(v) for k, v in attrib.items() if v is not None})
+    ET.SubElement(expected, "Empty")
+    ET.SubElement(expected, "Blank").text = ""
+    ET.SubElement(expected, "Text", {"b": "1"}).text = "a < b & c > d\n  e \"'"
+    outer = ET.SubElement(expected, "Outer")
+    inner = ET.SubElement(outer, "Inner")
+    ET.SubElement(inner, "Leaf", {"c": "x"})
+    ET.SubElement(outer, "Shut")
+    ET.indent(expected, space="  ")
+    pieces = []
+    w = qda._XmlWriter(pieces.append)
+    w.FLUSH_PARTS = 2  # hand over small pieces
+    w.start("Root", attrib)
+    w.leaf("Empty")
+    w.leaf("Blank", text="")
+    w.leaf("Text", {"b": 1}, text="a < b & c > d\n  e \"'")
+    w.flush()
+    w.start("Outer")
+    w.markup('<Inner>\n      <Leaf c="x" />\n    </Inner>')
+    w.flush()
+    w.start("Shut")
+    w.end()
+    w.end()
+    w.end()
+    pieces.append(w.to_bytes())
+    assert len(pieces) > 2
+    assert b"".join(pieces) == ET.tostring(expected, encoding="utf-8", xml_declaration=True) + b"\n"
+
+
+def test_guids_are_uuid5():
+    import uuid
+
+    for kind, parts in [("code", ("okonomi",)), ("selection", ("p-1", 3, 9)), ("coding", ("æøå ✓", 1, 2, "tid"))]:
+        assert qda.guid(kind, *parts) == str(uuid.uuid5(qda.GUID_NAMESPACE, "\x1f".join([kind, *map(str, parts)])))
+    assert qda.selection_guid("p-1", 3, 9) == qda.guid("selection", "p-1", 3, 9)
+    assert qda.coding_guid("p-1", 3, 9, "tid") == qda.guid("coding", "p-1", 3, 9, "tid")
+
+
+def test_selections_carry_their_guids(exported, tables):
+    posts, codebook, _ = tables
+    post_of = {qda.source_guid(p): p for p in posts["post_id"]}
+    theme_of = {qda.code_guid(t): t for t in codebook["theme_id"]}
+    root = ET.fromstring(zipfile.ZipFile(exported[1]).read("project.qde"))
+    checked = 0
+    for src in root.iter(f"{PR}TextSource"):
+        pid = post_of[src.get("guid")]
+        for sel in src.findall(f"{PR}PlainTextSelection"):
+            s, e = int(sel.get("startPosition")), int(sel.get("endPosition"))
+            assert sel.get("guid") == qda.selection_guid(pid, s, e)
+            for coding in sel.findall(f"{PR}Coding"):
+                theme = theme_of[coding.find(f"{PR}CodeRef").get("targetGUID")]
+                assert coding.get("guid") == qda.coding_guid(pid, s, e, theme)
+                checked += 1
+    assert checked > 100
+
+
+def test_streamed_archive_is_the_plain_one(tables, exported, monkeypatch, tmp_path):
+    posts, codebook, tags = tables
+    # project.qde is compressed while it is written: the archive is the one zipfile writes from whole files.
+    plain = qda.qdpx_bytes(qda.project_files(posts, tags, codebook))
+    assert exported[1].read_bytes() == plain
+    # Entries so large that zipfile would use ZIP64 are not streamed (here: "large" is 100 kB).
+    monkeypatch.setattr(zipfile, "ZIP64_LIMIT", 100_000)
+    large = qda.write_project_qdpx(posts, tags, codebook, tmp_path / "large.qdpx").read_bytes()
+    assert large == qda.qdpx_bytes(qda.project_files(posts, tags, codebook)) != plain

@@ -85,6 +85,84 @@ def test_write_outputs(processed):
         assert (processed / "exports" / "project.qdpx").exists()
 
 
+def test_write_outputs_in_parallel_or_not(processed, tmp_path):
+    """The report built in a forked child and the exports built here: the same files as one after the other."""
+    import shutil
+
+    serial = tmp_path / "serial"
+    shutil.copytree(processed, serial)
+    written = report.write_outputs(processed, parallel=True)
+    again = report.write_outputs(serial, parallel=False)
+    assert list(written) == list(again) == ["report", "codebook_qdc", "project_qdpx"]
+    for name, path in written.items():
+        assert path.read_bytes() == again[name].read_bytes(), name
+
+
+def test_report_errors_reach_the_caller(processed, monkeypatch):
+    def broken(*args):
+        raise KeyError("no such column")
+
+    monkeypatch.setattr(report, "build_report", broken)
+    with pytest.raises(KeyError, match="no such column") as raised:
+        report.write_outputs(processed, parallel=True)
+    assert any("child process" in note for note in getattr(raised.value, "__notes__", []))
+    with pytest.raises(KeyError, match="no such column"):
+        report.write_outputs(processed, parallel=False)
+
+
+def _reference_excerpt(text: str, spans, context: int = report.CONTEXT) -> str:
+    """excerpt_html as first written: the definition the faster version must keep."""
+    import html as html_module
+
+    def esc(v):
+        return html_module.escape(str(v), quote=True)
+
+    def merge(sp):
+        out = []
+        for s, e in sorted(sp):
+            if out and s <= out[-1][1]:
+                out[-1][1] = max(out[-1][1], e)
+            else:
+                out.append([s, e])
+        return [(s, e) for s, e in out]
+
+    def edge(i, forward):
+        if forward:
+            while i < len(text) and not text[i].isspace():
+                i += 1
+        else:
+            while i > 0 and not text[i - 1].isspace():
+                i -= 1
+        return i
+
+    marks = merge([(int(s), int(e)) for s, e in spans if 0 <= int(s) < int(e) <= len(text)])
+    if not marks:
+        return esc(text[: 2 * context])
+    windows = merge([(edge(max(0, s - context), False), edge(min(len(text), e + context), True)) for s, e in marks])
+    parts = []
+    for ws, we in windows:
+        pos, chunk = ws, []
+        for s, e in marks:
+            if s >= ws and e <= we:
+                chunk += [esc(text[pos:s]), f"<mark>{esc(text[s:e])}</mark>"]
+                pos = e
+        chunk.append(esc(text[pos:we]))
+        parts.append(("… " if ws > 0 else "") + "".join(chunk).strip() + (" …" if we < len(text) else ""))
+    return "<br><span class='gap'>[…]</span><br>".join(re.sub(r"\n\s*\n", "\n", p) for p in parts).replace("\n", "<br>")
+
+
+def test_excerpt_matches_its_definition():
+    import random
+
+    rng = random.Random(7)
+    alphabet = "ab <&\n\n  x'\"\t.é\u00a0\u2003"
+    for _ in range(3000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 80)))
+        spans = [(rng.randint(-3, len(text) + 3), rng.randint(-3, len(text) + 3)) for _ in range(rng.randint(0, 6))]
+        context = rng.choice([0, 1, 3, 10, 140])
+        assert report.excerpt_html(text, spans, context=context) == _reference_excerpt(text, spans, context), (text, spans, context)
+
+
 @pytest.fixture(scope="module")
 def browser():
     if CHROMIUM is None:
