@@ -295,10 +295,9 @@ def load_shared_resources(later: tuple[str, ...], keep_names: bool, backend: str
         load_resources()
         language_model(model)
     if "normalise" in later:
-        from pipeline.normalise import lexicon as nn_lexicon
+        from pipeline.normalise.backends import preload
 
-        for word_list in (nn_lexicon.nb_forms, nn_lexicon.nn_only, nn_lexicon.nb_only, nn_lexicon.lexicon, nn_lexicon.phrases):
-            word_list()
+        preload(backend)
     if "who" in later:
         import pipeline.who  # noqa: F401  (compiles its patterns on import)
 
