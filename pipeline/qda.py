@@ -501,9 +501,10 @@ def _write_project(posts: pd.DataFrame, tags: pd.DataFrame, codebook: pd.DataFra
     """
     rows = _codebook_rows(codebook)
     theme_ids = {r["theme_id"] for r in rows}
-    posts = posts.sort_values("post_id", kind="stable")
-    columns = ["post_id", "text_clean", *{col for _, col in _SOURCE_FIELDS} - {"post_id"}]
+    columns = list(dict.fromkeys(["post_id", "text_clean", *(col for _, col in _SOURCE_FIELDS)]))
     present = [c for c in columns if c in posts.columns]
+    # Sorted with only the columns used here (posts also hold e.g. text_nb).
+    posts = posts[present + [c for c in ("posted_at",) if c in posts.columns]].sort_values("post_id", kind="stable")
     post_rows = [r for r in (dict(zip(present, vals)) for vals in zip(*(column_values(posts, c) for c in present)))
                  if _str(r.get("text_clean"))]
     text_of = {r["post_id"]: str(r["text_clean"]) for r in post_rows}

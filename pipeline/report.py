@@ -271,14 +271,17 @@ def build_report(posts: pd.DataFrame, boards: pd.DataFrame, codebook: pd.DataFra
     """
     themes = _theme_rows(codebook)
     theme_ids = [t["theme_id"] for t in themes]
-    responses = posts[posts["kind"] == "response"]
+    # Only the columns used here are copied (posts also hold e.g. text_nb).
+    used = [c for c in ("post_id", "board_id", "text_clean", "dialogue_theme", "group_label", "variant") if c in posts.columns]
+    responses = posts.loc[posts["kind"] == "response", used]
     meta = _post_meta(responses)
     response_ids = responses["post_id"].astype(str).tolist()
     text_of = dict(zip(response_ids, responses["text_clean"].astype(str).tolist()))
     group_of = {p: (None if _isna(g) else str(g)) for p, g in zip(response_ids, column_values(responses, "group_label"))}
     if tags is None:
         tags = pd.DataFrame(columns=["post_id", "theme_id", "start", "end", "matched_text"])
-    tags = tags[tags["post_id"].astype(str).isin(text_of) & tags["theme_id"].isin(theme_ids)].copy()
+    used = [c for c in ("post_id", "theme_id", "start", "end", "matched_text", "strength") if c in tags.columns]
+    tags = tags.loc[tags["post_id"].astype(str).isin(text_of) & tags["theme_id"].isin(theme_ids), used].copy()
     tags["post_id"] = tags["post_id"].astype(str)
     themes_of: dict[str, list[str]] = {p: [] for p in text_of}
     # Tags once per evidence span and theme (first occurrences, in table order).
