@@ -96,7 +96,7 @@ def run_pipeline(raw: Path, out: Path, jobs: int) -> dict:
                     peak_parts = {("main" if pid == proc.pid else f"worker {pid}"): round(v / 2**20) for pid, v in parts.items()}
             except psutil.Error:
                 pass
-            time.sleep(0.1)
+            time.sleep(0.5)
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()

@@ -19,8 +19,9 @@ import logging
 import multiprocessing
 import pickle
 import time
+import zlib
 from collections import defaultdict
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -307,6 +308,26 @@ def load_shared_resources(later: tuple[str, ...], keep_names: bool, backend: str
     gc.freeze()
 
 
+def release_shared_resources() -> None:
+    """Drop what :func:`load_shared_resources` loaded, once the workers are done with it.
+
+    The parent does not use the word lists and models itself; keeping them
+    would make it hold them alone (no longer shared) while the report is built.
+    """
+    from pipeline import nlp as nlp_module
+    from pipeline.normalise import lexicon as nn_lexicon
+    from pipeline.places import load_gazetteer
+    from pipeline.privacy import load_resources
+
+    for cached in (load_lexicon, load_resources, load_gazetteer, get_tagger,
+                   nn_lexicon.nb_forms, nn_lexicon.nn_only, nn_lexicon.nb_only, nn_lexicon.lexicon,
+                   nn_lexicon.phrases_by_first_word):
+        cached.cache_clear()
+    nlp_module.unload()
+    gc.unfreeze()
+    gc.collect()
+
+
 def _worker_pool(jobs: int) -> ProcessPoolExecutor:
     """``jobs`` worker processes, forked where the platform allows (so they share what the parent loaded)."""
     methods = multiprocessing.get_all_start_methods()
@@ -314,35 +335,59 @@ def _worker_pool(jobs: int) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(max_workers=jobs, mp_context=context)
 
 
+def process_board_packed(*args) -> bytes:
+    """:func:`process_board` for a worker process: its result pickled and compressed.
+
+    The parent keeps results in this form until every board is done, so
+    that its memory stays small while the workers (and their Apertium
+    pipelines) are alive; the rows are unpacked after the workers have ended.
+    """
+    return zlib.compress(pickle.dumps(process_board(*args), protocol=pickle.HIGHEST_PROTOCOL), 1)
+
+
 def _board_results(
     tasks: list[tuple[Path, str]], jobs: int, keep_names: bool, backend: str, later: tuple, progress: bool,
     cache: BoardCache, model: str | None = None,
 ):
-    """Results of every board in input order: from the cache, inline, or from ``jobs`` worker processes."""
+    """Results of every board in input order: from the cache, inline, or from ``jobs`` worker processes.
+
+    With workers, all boards are processed (results kept packed) before the
+    first result is yielded.
+    """
     bar = tqdm(total=len(tasks), desc="boards", unit="board", disable=not progress)
     cached = {sha: cache.get(sha) for _, sha in tasks}
     todo = [(path, sha) for path, sha in tasks if cached[sha] is None]
     if todo:
         log.info("%d board(s) to process, %d from the cache", len(todo), len(tasks) - len(todo))
-    pool = None
+    packed: dict[str, bytes] = {}
     if jobs > 1 and len(todo) > 1:
         load_shared_resources(later, keep_names, backend, model)
         pool = _worker_pool(jobs)
+        try:
+            futures = {
+                pool.submit(process_board_packed, path, sha, keep_names, backend, later, model): sha for path, sha in todo
+            }
+            for future in as_completed(futures):
+                packed[futures[future]] = future.result()
+                bar.update()
+        finally:
+            pool.shutdown(cancel_futures=True)
+            release_shared_resources()
     try:
-        futures = {
-            sha: pool.submit(process_board, path, sha, keep_names, backend, later, model) for path, sha in todo
-        } if pool else {}
         for path, sha in tasks:
             result = cached[sha]
             if result is None:
-                result = futures[sha].result() if pool else process_board(path, sha, keep_names, backend, later, model)
+                if sha in packed:
+                    result = pickle.loads(zlib.decompress(packed.pop(sha)))
+                else:
+                    result = process_board(path, sha, keep_names, backend, later, model)
+                    bar.update()
                 if result.reject is None:
                     cache.put(sha, result)
+            else:
+                bar.update()
             yield result
-            bar.update()
     finally:
-        if pool is not None:
-            pool.shutdown()
         bar.close()
 
 
@@ -579,9 +624,11 @@ def run_all(
         if private_dir is not None and result.pseudonymiser is not None:
             key = write_key(result.pseudonymiser, Path(private_dir))
             log.info("pseudonym key (private, never publish): %s", key)
+    versions = result.versions
+    del result  # the tables are on disk: the report and exports read them from there
     with _timed(seconds, "report and exports"):
         write_outputs(out_dir)
-    manifest = write_manifest(out_dir, result.versions, reset=True)
+    manifest = write_manifest(out_dir, versions, reset=True)
     seconds["wall"] = time.perf_counter() - start
     if timings is not None:
         Path(timings).write_text(
