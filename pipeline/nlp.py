@@ -129,11 +129,6 @@ def _load(key: str) -> Language:
     )
 
 
-def unload() -> None:
-    """Forget the pipelines loaded so far (the next ``load`` reads them again)."""
-    _load.cache_clear()
-
-
 load.cache_clear = _load.cache_clear  # type: ignore[attr-defined]
 
 

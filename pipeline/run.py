@@ -296,7 +296,7 @@ def load_shared_resources(later: tuple[str, ...], keep_names: bool, backend: str
         load_resources()
         language_model(model)
     if "normalise" in later:
-        from pipeline.normalise.backends import preload
+        from pipeline.normalise import preload
 
         preload(backend)
     if "who" in later:
@@ -315,15 +315,13 @@ def release_shared_resources() -> None:
     would make it hold them alone (no longer shared) while the report is built.
     """
     from pipeline import nlp as nlp_module
-    from pipeline.normalise import lexicon as nn_lexicon
+    from pipeline.normalise import release as release_normalise
     from pipeline.places import load_gazetteer
     from pipeline.privacy import load_resources
 
-    for cached in (load_lexicon, load_resources, load_gazetteer, get_tagger,
-                   nn_lexicon.nb_forms, nn_lexicon.nn_only, nn_lexicon.nb_only, nn_lexicon.lexicon,
-                   nn_lexicon.phrases_by_first_word):
+    for cached in (load_lexicon, load_resources, load_gazetteer, get_tagger, nlp_module.load):
         cached.cache_clear()
-    nlp_module.unload()
+    release_normalise()
     gc.unfreeze()
     gc.collect()
 

@@ -6,7 +6,7 @@ Public API::
     to_bokmal(texts, backend="auto", variants=None, tokens=None) -> list[str]
     get_backend("auto" | "apertium" | "lexicon") -> Backend
     backend_info(backend="auto") -> {"name", "version"}
-    preload(backend="auto")  (word lists etc., before forking workers)
+    preload(backend="auto")  (word lists etc., before forking workers); release() forgets them
 
 ``ws``/``tokens`` take ``text.words(text)`` when the caller has it already
 (the stage tokenises each post once). Apertium runs as one long-running
@@ -27,6 +27,7 @@ from .backends import (
     backend_info,
     get_backend,
     preload,
+    release,
     to_bokmal,
 )
 from .detect import VariantResult, detect_variant, label_segments
@@ -43,5 +44,6 @@ __all__ = [
     "get_backend",
     "label_segments",
     "preload",
+    "release",
     "to_bokmal",
 ]

@@ -30,6 +30,9 @@ from .lexicon import (
     lexicon,
     lexicon_version,
     match_case,
+    nb_forms,
+    nb_only,
+    nn_only,
     phrases_by_first_word,
     translate_word,
 )
@@ -451,6 +454,10 @@ def get_backend(name: str = "auto") -> Backend:
     raise ValueError(f"unknown normalise backend {name!r} (auto, apertium, lexicon)")
 
 
+# The word lists the stage loads once per process (see preload and release).
+_PRELOADED = (nb_forms, nn_only, nb_only, lexicon, phrases_by_first_word)
+
+
 def preload(backend: str = "auto") -> None:
     """Load what the normalise stage reads once per process: word lists, lexicon, backend facts.
 
@@ -459,10 +466,15 @@ def preload(backend: str = "auto") -> None:
     installed, its version) but does not start the Apertium pipeline: each
     process starts its own on first use (``apertium.py``).
     """
-    from .lexicon import nb_forms, nb_only, nn_only
-
-    nb_forms(), nn_only(), nb_only(), lexicon(), phrases_by_first_word()
+    for word_list in _PRELOADED:
+        word_list()
     get_backend(backend)
+
+
+def release() -> None:
+    """Forget what :func:`preload` loaded (the next use loads it again); for a parent whose workers have ended."""
+    for word_list in _PRELOADED:
+        word_list.cache_clear()
 
 
 def backend_info(backend: str | Backend = "auto") -> dict[str, str]:
