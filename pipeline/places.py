@@ -73,7 +73,7 @@ WORD_RE = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*")
 _GAP_RE = re.compile(r"^[ \t\xa0]*(?:[-–][ \t\xa0]*)?$|^[ \t\xa0]+$")
 _SLUG_GAP_RE = re.compile(r"[^a-z0-9]+")
 # a numbered item just before (searched in the last three characters: a match ends at the end or before a final newline)
-_NUMBER_ITEM_RE = re.compile(r"\d[.)]$")
+NUMBER_ITEM_RE = re.compile(r"\d[.)]$")
 _CONFIRM_RE = re.compile(r"\s*(?:kommunes?\b|kulturskole|kulturskule|:)", re.IGNORECASE)
 
 
@@ -250,7 +250,7 @@ def _sentence_start(text: str, start: int) -> bool:
         return True
     if prefix[-1] in ".!?:;\n•*–-(«\"":
         return True
-    return bool(_NUMBER_ITEM_RE.search(prefix[-3:]))
+    return bool(NUMBER_ITEM_RE.search(prefix[-3:]))
 
 
 def _blend(word: str, gaz: Gazetteer) -> list[tuple[str, Kommune]] | None:

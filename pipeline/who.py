@@ -41,6 +41,8 @@ import numpy as np
 import pandas as pd
 
 from pipeline.places import (
+    NUMBER_ITEM_RE,
+    WORD_RE,
     Gazetteer,
     PlaceMention,
     confirmed_by_context,
@@ -145,11 +147,9 @@ SPEAKER_ANCHOR = re.compile(r":[ \xa0]+[a-zæøå]")
 UNIT_TAIL_RE = re.compile(r"[ \xa0]+(?:kulturskole|kulturskule|kommune)\b")
 # Per-text and per-mention patterns, compiled once for the same reason.
 PARAGRAPH_BREAK_RE = re.compile(r"\n\s*\n")
-WORD_RE = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*")
 BLOCK_END_RE = re.compile(r"\n\s*(?:\d|spørsmål|svar)", re.IGNORECASE)
 # a numbered item just before (searched in the last three characters: a match ends at the end or before a final newline)
 NUMBER_OPENS_RE = re.compile(r"\d[.)]?$")
-NUMBER_ITEM_RE = re.compile(r"\d[.)]$")
 SPEAKER_PLACE_TAIL_RE = re.compile(r"[ \xa0]*(?:kommunes?|kulturskole|kulturskule)?[ \xa0]*(?::|\.(?=\s+[A-ZÆØÅ]|\s*$))", re.I)
 PARENTHESIS_RE = re.compile(r"\([^)]*\)")
 LIST_ITEM_RE = re.compile(r"[^,;/\n()]+")
