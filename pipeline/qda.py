@@ -41,6 +41,7 @@ import zipfile
 from pathlib import Path
 from typing import Callable
 from xml.etree import ElementTree as ET
+from xml.sax.saxutils import escape
 
 import pandas as pd
 
@@ -140,35 +141,18 @@ def gc_paused():
             gc.enable()
 
 
+# Beyond &, < and > (which ``escape`` always replaces, & first): what ElementTree writes in attribute values.
+_ATTR_ENTITIES = {'"': "&quot;", "\r": "&#13;", "\n": "&#10;", "\t": "&#09;"}
+
+
 def _attr(value) -> str:
     """An attribute value escaped as ElementTree writes it: ``&<>"`` as entities, CR, LF and TAB as character references."""
-    value = str(value)
-    if "&" in value:
-        value = value.replace("&", "&amp;")
-    if "<" in value:
-        value = value.replace("<", "&lt;")
-    if ">" in value:
-        value = value.replace(">", "&gt;")
-    if '"' in value:
-        value = value.replace('"', "&quot;")
-    if "\r" in value:
-        value = value.replace("\r", "&#13;")
-    if "\n" in value:
-        value = value.replace("\n", "&#10;")
-    if "\t" in value:
-        value = value.replace("\t", "&#09;")
-    return value
+    return escape(str(value), _ATTR_ENTITIES)
 
 
 def _text(value: str) -> str:
     """Character data escaped as ElementTree writes it (``&<>`` only)."""
-    if "&" in value:
-        value = value.replace("&", "&amp;")
-    if "<" in value:
-        value = value.replace("<", "&lt;")
-    if ">" in value:
-        value = value.replace(">", "&gt;")
-    return value
+    return escape(value)
 
 
 def _start_tag(tag: str, attrib: dict | None) -> str:
