@@ -191,13 +191,16 @@ class _Pipeline:
         self.stderr.seek(0)
         return self.stderr.read(500).decode("utf-8", "replace")
 
-    def close(self) -> None:
-        """End the pipeline: close its input (it then exits), kill its process group if it lingers."""
+    def _close_pipes(self) -> None:
         for f in (self.proc.stdin, self.proc.stdout, self.stderr):
             try:
                 f.close()
             except OSError:
                 pass
+
+    def close(self) -> None:
+        """End the pipeline: close its input (it then exits), kill its process group if it lingers."""
+        self._close_pipes()
         try:
             self.proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
@@ -209,11 +212,7 @@ class _Pipeline:
 
     def abandon(self) -> None:
         """In a forked child: drop the inherited copy (close our pipe ends, leave the parent's processes alone)."""
-        for f in (self.proc.stdin, self.proc.stdout, self.stderr):
-            try:
-                f.close()
-            except OSError:
-                pass
+        self._close_pipes()
         self.proc.returncode = 0  # never waited on here: it is the parent's child
 
 
