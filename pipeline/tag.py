@@ -37,7 +37,7 @@ import copy
 import logging
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from operator import itemgetter
 from pathlib import Path
 from typing import NamedTuple
@@ -242,7 +242,6 @@ class Tagger:
         self._orth_memo: dict[int, tuple[frozenset[int], frozenset[int]]] = {}
         self._lemma_memo: dict[int, frozenset[int]] = {}
         self._token_memo: dict[tuple[int, int], _Token] = {}
-        self._versions: dict | None = None  # see tagger_versions
 
     def _orth_entry(self, orth: int) -> tuple[frozenset[int], frozenset[int]]:
         """(globs its lower-cased form matches, =Exact words it matches) for a written form (ORTH hash)."""
@@ -362,6 +361,28 @@ class Tagger:
         pipeline has no tagger.
         """
         return [(term, s, e) for s, e, _, term in self._scan(doc)[0]]
+
+    @cached_property
+    def versions(self) -> dict:
+        """Codebook version and sha256 and the model's description, worked out once per tagger.
+
+        The model's checksum reads every file of its folder; the model was
+        loaded before, so the files it describes are the ones read then.
+        The manifest must not depend on where the checkout lives, so a model
+        path inside the project is recorded relative to it.
+        """
+        from pipeline import config
+        from pipeline import nlp as nlp_mod
+
+        model = dict(nlp_mod.model_info(self.nlp))
+        if model.get("path"):
+            path = Path(model["path"]).resolve()
+            model["path"] = (str(path.relative_to(config.PROJECT_ROOT)) if path.is_relative_to(config.PROJECT_ROOT)
+                             else path.name)
+        return {
+            "codebook": {"version": str(self.codebook.version), "sha256": self.codebook.sha256},
+            "tagger_model": model,
+        }
 
     def hits(self, texts: list[str], offsets: list[int], batch_size: int = 64) -> list[list[Hit]]:
         """Counted hits per text (ignore contexts applied); ``offsets`` shift char offsets into the post."""
@@ -523,27 +544,8 @@ def tag_tables(posts: pd.DataFrame, tagger: Tagger | None = None) -> dict[str, p
 
 
 def tagger_versions(tagger: Tagger) -> dict:
-    """What to record in the manifest: codebook version and sha256, and the model used.
-
-    Worked out once per tagger (the model's checksum reads every file of its
-    folder) and copied on every call; the model was loaded before, so the
-    files it describes are the ones read then.
-    """
-    if tagger._versions is None:
-        from pipeline import config
-        from pipeline import nlp as nlp_mod
-
-        model = dict(nlp_mod.model_info(tagger.nlp))
-        if model.get("path"):
-            # The manifest must not depend on where the checkout lives.
-            path = Path(model["path"]).resolve()
-            model["path"] = (str(path.relative_to(config.PROJECT_ROOT)) if path.is_relative_to(config.PROJECT_ROOT)
-                             else path.name)
-        tagger._versions = {
-            "codebook": {"version": str(tagger.codebook.version), "sha256": tagger.codebook.sha256},
-            "tagger_model": model,
-        }
-    return copy.deepcopy(tagger._versions)
+    """What to record in the manifest: codebook version and sha256, and the model used (a copy of ``Tagger.versions``)."""
+    return copy.deepcopy(tagger.versions)
 
 
 def run_tag(out_dir: Path, codebook_path: Path | None = None, nlp: Language | None = None) -> dict:
