@@ -25,9 +25,11 @@ and for the longest known prefix of a fragment).
 from __future__ import annotations
 
 import gzip
+import operator
 from bisect import bisect_left
 from collections.abc import Iterable
 from functools import lru_cache
+from itertools import islice
 from pathlib import Path
 
 from pipeline import config
@@ -39,6 +41,16 @@ LINKS = ("", "s", "e")  # Norwegian linking elements (fuge-s, fuge-e)
 SOLID_ZIPF = 2.0  # a listed word at least this frequent counts as a real stand-alone word
 
 
+def _lower_all(words: list[str]) -> list[str]:
+    """``[w.lower() for w in words]``, computed on one joined string (the 1.4 M-word list loads in a fraction of the time)."""
+    joined = "\n".join(words)
+    if joined.count("\n") != len(words) - 1:  # a word with a line break: lower-case word by word
+        return [w.lower() for w in words]
+    if joined.islower() or not words:  # already lower-case (the committed list): nothing to copy
+        return list(words)
+    return joined.lower().split("\n")
+
+
 class Lexicon:
     """Word list plus frequencies; all look-ups are case-insensitive.
 
@@ -48,8 +60,8 @@ class Lexicon:
     """
 
     def __init__(self, words: Iterable[str], use_wordfreq: bool = True, default_zipf: float = 3.0):
-        lowered = [w.lower() for w in words if w]
-        if any(a >= b for a, b in zip(lowered, lowered[1:])):  # not strictly sorted: dedupe + sort
+        lowered = _lower_all([w for w in words if w])
+        if not all(map(operator.lt, lowered, islice(lowered, 1, None))):  # not strictly sorted: dedupe + sort
             lowered = sorted(set(lowered))
         self._words: list[str] = lowered
         self._use_wordfreq = use_wordfreq
@@ -166,7 +178,8 @@ class Lexicon:
 def read_word_list(path: Path = LEXICON_PATH) -> list[str]:
     """Words of a gzip word list (one per line, ``#`` lines are the header)."""
     with gzip.open(path, "rt", encoding="utf-8") as fh:
-        return [line.rstrip("\n") for line in fh if line.strip() and not line.startswith("#")]
+        lines = fh.read().split("\n")  # one read and split: iterating the gzip stream line by line is 5x slower
+    return [line for line in lines if line and line[0] != "#" and not line.isspace()]
 
 
 @lru_cache(maxsize=1)

@@ -410,3 +410,16 @@ def test_restore_word_total(token):
     lex = load_lexicon()
     word, _, _ = restore_word(token.replace(" ", ""), lex)
     assert GLYPH not in word
+
+
+def test_lexicon_holds_each_listed_word_once_in_lower_case(lex):
+    import gzip
+
+    from pipeline.lexicon import LEXICON_PATH
+
+    with gzip.open(LEXICON_PATH, "rt", encoding="utf-8") as fh:  # the slow, obvious reading of the file
+        listed = [line.rstrip("\n") for line in fh if line.strip() and not line.startswith("#")]
+    assert read_word_list() == listed
+    assert lex._words == sorted({w.lower() for w in listed})
+    assert Lexicon(["Øy", "b", "A", "a", "", "ÆRE"], use_wordfreq=False)._words == ["a", "b", "ære", "øy"]
+    assert Lexicon(["to\nlinjer", "B"], use_wordfreq=False)._words == ["b", "to\nlinjer"]
