@@ -28,7 +28,6 @@ from typing import Optional
 import numpy as np
 import pandas as pd
 import typer
-from sklearn.metrics import cohen_kappa_score, precision_recall_fscore_support
 
 from pipeline.privacy import redact
 
@@ -88,6 +87,9 @@ def evaluate_codings(gold: pd.DataFrame, other: pd.DataFrame, theme_ids=None,
     (file, line, theme) to a text shown with each disagreement (the tagger's
     matched words).
     """
+    # imported here, not at the top: sklearn takes a second to import and only evaluation needs it
+    from sklearn.metrics import cohen_kappa_score, precision_recall_fscore_support
+
     key = ["file", "line"]
     merged = gold[[*key, "anchor", "themes"]].merge(
         other[[*key, "themes"]].rename(columns={"themes": "other"}), on=key, how="left")
