@@ -17,11 +17,13 @@ import math
 import os
 import tempfile
 from datetime import date, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from pipeline import config, schema
@@ -69,9 +71,24 @@ def to_arrow(name: str, frame: pd.DataFrame) -> pa.Table:
         sample = frame.loc[duplicated, key].head(5).to_dict("records")
         raise SchemaError(f"table {name}: primary key {key} is not unique, e.g. {sample}")
     try:
-        return pa.Table.from_pandas(frame, schema=table.arrow_schema, preserve_index=False)
+        arrow = pa.Table.from_pandas(frame, schema=table.arrow_schema, preserve_index=False)
     except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
         raise SchemaError(f"table {name}: {exc}") from exc
+    return arrow.replace_schema_metadata(_pandas_metadata(name))
+
+
+@lru_cache(maxsize=None)
+def _pandas_metadata(name: str) -> dict[bytes, bytes]:
+    """The pandas metadata a table is written with: the column types :func:`read_table` gives.
+
+    ``from_pandas`` would record the dtypes the frame happened to have (an
+    integer column built from a list is ``object``, the same column read
+    back is ``Int32``), so the file's bytes would depend on how the frame
+    was built; this records the declared types instead.
+    """
+    table = schema.get(name)
+    empty = table.arrow_schema.empty_table().to_pandas(types_mapper=_PANDAS_TYPES.get)
+    return pa.Table.from_pandas(empty, schema=table.arrow_schema, preserve_index=False).schema.metadata
 
 
 def write_table(name: str, frame: pd.DataFrame, out_dir: Path) -> Path:
@@ -105,22 +122,56 @@ def _canonical(value: Any) -> Any:
 
 
 def content_hash(arrow: pa.Table, primary_key: tuple[str, ...]) -> str:
-    """SHA-256 of the table's rows as canonical JSON lines sorted by primary key."""
-    rows = arrow.to_pylist()
-    rows.sort(key=lambda r: tuple((r[k] is None, r[k]) for k in primary_key))
+    """SHA-256 of the table's rows as canonical JSON lines sorted by primary key.
+
+    Each row is the line ``json.dumps(row, ensure_ascii=False,
+    sort_keys=True)`` of its values made canonical (NaN as null, floats
+    rounded to 9 places, dates in ISO format), followed by ``\n``; rows are
+    sorted by the primary key, nulls last. The lines are built column by
+    column (a table of 300 000 rows hashes in about a second instead of ten);
+    tests check the result against the row-by-row definition.
+    """
+    # Arrow sorts strings by their UTF-8 bytes, which is code point order as in Python, and nulls last by
+    # default; its sort is stable (rows with equal keys keep their order, as Python's sort does)
+    order = pc.sort_indices(arrow, sort_keys=[(k, "ascending") for k in primary_key])
+    names = sorted(arrow.column_names)
+    # '{"a": %s, "b": %s}\n' (json.dumps' separators), with any % in a column name doubled
+    line = "{" + ", ".join(json.encoder.encode_basestring(n).replace("%", "%%") + ": %s" for n in names) + "}\n"
     digest = hashlib.sha256()
-    for row in rows:
-        canonical = {k: _canonical(v) for k, v in row.items()}
-        digest.update(json.dumps(canonical, ensure_ascii=False, sort_keys=True).encode("utf-8"))
-        digest.update(b"\n")
+    for start in range(0, arrow.num_rows, _HASH_BATCH_ROWS):
+        part = arrow.take(order.slice(start, _HASH_BATCH_ROWS))
+        rows = zip(*(_json_values(part.column(name)) for name in names))
+        digest.update("".join([line % row for row in rows]).encode("utf-8"))
     return digest.hexdigest()
+
+
+_HASH_BATCH_ROWS = 20_000  # rows encoded at a time: bounds the memory of hashing a large table
+
+
+def _json_values(column: pa.ChunkedArray) -> list[str]:
+    """The JSON text of each value of ``column``, as ``json.dumps`` writes its canonical value."""
+    values = column.to_pylist()
+    kind = column.type
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        encode = json.encoder.encode_basestring  # what json.dumps(..., ensure_ascii=False) uses for str
+        return ["null" if v is None else encode(v) for v in values]
+    if pa.types.is_integer(kind):
+        return ["null" if v is None else int.__repr__(v) for v in values]
+    if pa.types.is_boolean(kind):
+        return ["null" if v is None else "true" if v else "false" for v in values]
+    return [json.dumps(_canonical(v), ensure_ascii=False) for v in values]
 
 
 def table_summary(name: str, out_dir: Path) -> dict[str, Any]:
     """Row count and content hash of a written table, as the manifest records it."""
     table = schema.get(name)
-    arrow = pq.read_table(config.table_path(name, out_dir), schema=table.arrow_schema)
+    arrow = pq.read_table(config.table_path(name, out_dir), schema=table.arrow_schema, use_threads=False)
     return {"rows": arrow.num_rows, "content_sha256": content_hash(arrow, table.primary_key)}
+
+
+def table_summaries(out_dir: Path) -> dict[str, dict[str, Any]]:
+    """:func:`table_summary` of every declared table present in ``out_dir``."""
+    return {name: table_summary(name, out_dir) for name in schema.TABLES if config.table_path(name, out_dir).exists()}
 
 
 PUBLISHED_MODE = 0o644  # published files are readable by everyone who may read the folder

@@ -399,6 +399,9 @@ PSEUDONYM_FIELD = re.compile(r"^Person (\d+)$")
 PSEUDONYM_SLUG = re.compile(r"(?<![\w])person-(\d+)(?![\w])")  # in ids built from labels: "2025-05-05-person-3"
 
 
+PSEUDONYM_STEM = "erson"  # in every written form of a pseudonym: "Person 7", "[Person 7]", "person-7"
+
+
 def renumber_text(text: str, mapping: dict[int, int]) -> tuple[str, list[tuple[int, int]]]:
     """Replace ``[Person k]`` by ``[Person mapping[k]]``.
 
@@ -429,7 +432,7 @@ def shift_offset(offset: int, shifts: list[tuple[int, int]]) -> int:
 
 def renumber_field(value, mapping: dict[int, int]):
     """A string field with its pseudonyms renumbered: "Person k" as a whole field, "[Person k]" inside, "person-k" in ids."""
-    if not isinstance(value, str) or "erson" not in value:
+    if not isinstance(value, str) or PSEUDONYM_STEM not in value:
         return value
     whole = PSEUDONYM_FIELD.match(value)
     if whole:

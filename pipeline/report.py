@@ -26,7 +26,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from pipeline.io import table_summaries as table_summaries_of
 from pipeline.io import write_bytes_atomic
+from pipeline.parallel import ForkedCall, can_fork
 from pipeline.qda import CATEGORY_COLOURS, CATEGORY_LABELS, DEFAULT_COLOUR, column_values, gc_paused
 
 REPORT_DIR = "report"
@@ -429,64 +431,6 @@ def write_report(out_dir) -> Path:
     return write_bytes_atomic(out_dir / REPORT_DIR / "index.html", html_text.encode("utf-8"))
 
 
-class _ForkedCall:
-    """``fn(*args)`` running in a forked child process; :meth:`result` waits for it.
-
-    The child inherits the parent's memory (nothing is pickled on the way
-    in). Its return value or exception comes back through a pipe, so
-    :meth:`result` returns or raises as a direct call would (the child's
-    traceback is attached to the exception as a note). Meant for work
-    that reads and writes files and holds no resource of the parent's.
-    """
-
-    def __init__(self, fn, *args) -> None:
-        import multiprocessing
-
-        context = multiprocessing.get_context("fork")
-        self._receive, send = context.Pipe(duplex=False)
-        self._process = context.Process(target=self._run, args=(send, fn, args), name=f"fork:{fn.__name__}", daemon=True)
-        self._process.start()
-        send.close()
-
-    @staticmethod
-    def _run(send, fn, args) -> None:
-        import traceback
-
-        try:
-            outcome = (True, fn(*args))
-        except BaseException as exc:
-            exc.add_note(f"Raised in a child process:\n{''.join(traceback.format_exception(exc)).rstrip()}")
-            outcome = (False, exc)
-        try:
-            send.send(outcome)
-        except Exception:  # the value or exception cannot be pickled: send what can be
-            text = "".join(traceback.format_exception(outcome[1])) if not outcome[0] else repr(outcome[1])
-            send.send((False, RuntimeError(f"{fn.__name__} in a child process: {text}")))
-        send.close()
-
-    def result(self):
-        """The call's return value; raises its exception, or RuntimeError when the child died without an answer."""
-        try:
-            ok, value = self._receive.recv()
-        except EOFError:
-            self._process.join()
-            raise RuntimeError(f"{self._process.name}: the child process ended without an answer "
-                               f"(exit code {self._process.exitcode})") from None
-        finally:
-            self._receive.close()
-        self._process.join()
-        if not ok:
-            raise value
-        return value
-
-
-def _can_fork() -> bool:
-    """Whether this process may fork a helper: the platform can fork (not Windows) and this is no daemonic worker."""
-    import multiprocessing
-
-    return "fork" in multiprocessing.get_all_start_methods() and not multiprocessing.current_process().daemon
-
-
 def write_exports(out_dir) -> dict[str, Path]:
     """Write the REFI-QDA exports of a run: ``<out_dir>/exports/codebook.qdc`` and, when the run has tags, ``project.qdpx``."""
     from pipeline import load_table, qda
@@ -501,23 +445,28 @@ def write_exports(out_dir) -> dict[str, Path]:
     return written
 
 
-def write_outputs(out_dir, parallel: bool = True) -> dict[str, Path]:
+def write_outputs(out_dir, parallel: bool = True, table_summaries: bool = False) -> dict:
     """Write the analyst outputs of a run: the HTML report and the REFI-QDA exports.
 
     ``<out_dir>/report/index.html``, ``<out_dir>/exports/codebook.qdc`` and
     ``<out_dir>/exports/project.qdpx`` (the project only when the run has a
-    ``tags`` table). Call at the end of ``run_all``, after the tables are written.
+    ``tags`` table); returns their paths. Call at the end of ``run_all``,
+    after the tables are written.
 
     With ``parallel`` (and where processes can be forked) the report is
     written by a forked child process while this process writes the
     exports: on a large run each takes seconds of CPU. The files are the
     same either way. An error in either is raised here, after both ended.
+    With ``table_summaries`` the report's process then also computes the
+    manifest's entries of the tables (:func:`pipeline.io.table_summaries`),
+    returned under ``"table_summaries"``: report and hashing together take
+    about as long as the exports.
     """
     out_dir = Path(out_dir)
     with gc_paused():
-        if not (parallel and _can_fork()):
-            return {"report": write_report(out_dir), **write_exports(out_dir)}
-        child = _ForkedCall(write_report, out_dir)
+        if not (parallel and can_fork()):
+            return {**_report_side(out_dir, table_summaries), **write_exports(out_dir)}
+        child = ForkedCall(_report_side, out_dir, table_summaries)
         try:
             exports = write_exports(out_dir)
         except BaseException as exc:
@@ -526,4 +475,12 @@ def write_outputs(out_dir, parallel: bool = True) -> dict[str, Path]:
             except BaseException as report_exc:
                 exc.add_note(f"The report failed as well: {report_exc!r}")
             raise
-        return {"report": child.result(), **exports}
+        return {**child.result(), **exports}
+
+
+def _report_side(out_dir: Path, table_summaries: bool) -> dict:
+    """The report and, when asked, the tables' manifest entries: the child's share of :func:`write_outputs`."""
+    written = {"report": write_report(out_dir)}
+    if table_summaries:
+        written["table_summaries"] = table_summaries_of(out_dir)
+    return written

@@ -38,6 +38,7 @@ from pipeline.ingest.common import is_artifact
 from pipeline.lexicon import load_lexicon
 from pipeline.model import Board
 from pipeline.privacy import (
+    PSEUDONYM_STEM,
     Pseudonymiser,
     pseudonymise_signature,
     pseudonymise_text,
@@ -224,15 +225,26 @@ def renumber_board(frames: dict[str, pd.DataFrame], mapping: dict[int, int]) -> 
         for column in table.columns:
             if column.name == "text_clean" and name == "posts":
                 frame[column.name] = new_texts
-            elif pa.types.is_string(column.type):
+            elif pa.types.is_string(column.type) and _may_hold_pseudonym(frame[column.name]):
                 frame[column.name] = [renumber_field(v, mapping) for v in frame[column.name]]
+        moved = {post_id for post_id, shift in shifts.items() if shift}
         for column in table.offset_columns:
+            if not moved.intersection(frame["post_id"]):
+                continue
             frame[column] = [
                 None if pd.isna(offset) else shift_offset(int(offset), shifts.get(post_id, []))
                 for offset, post_id in zip(frame[column], frame["post_id"])
             ]
         out[name] = frame
     return out
+
+
+def _may_hold_pseudonym(values: pd.Series) -> bool:
+    """Whether a string column has a value that :func:`renumber_field` may change (a vectorised pre-check)."""
+    try:
+        return bool(values.str.contains(PSEUDONYM_STEM, regex=False, na=False).any())
+    except AttributeError:  # no string values at all
+        return False
 
 
 def code_version(backend: str = "auto") -> str:
@@ -491,7 +503,9 @@ def write_frames(frames: dict[str, pd.DataFrame], out_dir: Path) -> None:
         io.write_table(name, frame, out_dir)
 
 
-def write_manifest(out_dir: Path, versions: dict | None = None, reset: bool = False) -> Path:
+def write_manifest(
+    out_dir: Path, versions: dict | None = None, reset: bool = False, summaries: dict | None = None
+) -> Path:
     """Write MANIFEST.json for the tables present in ``out_dir``.
 
     Records the pipeline version, the inputs (file name and SHA-256, from
@@ -499,15 +513,12 @@ def write_manifest(out_dir: Path, versions: dict | None = None, reset: bool = Fa
     ``versions`` of resources a stage used (codebook, model, backend) are
     merged into those already recorded (replaced with ``reset``). No
     timestamps or absolute paths, so the same inputs give the same manifest
-    on any machine.
+    on any machine. ``summaries`` are the tables' entries when already
+    computed (:func:`pipeline.io.table_summaries` of the same folder).
     """
     path = config.manifest_path(out_dir)
     previous = io.read_json(path) if path.exists() and not reset else {}
-    entries = {
-        name: io.table_summary(name, out_dir)
-        for name in schema.TABLES
-        if config.table_path(name, out_dir).exists()
-    }
+    entries = io.table_summaries(out_dir) if summaries is None else summaries
     inputs = {}
     if "boards" in entries:
         boards = io.read_table("boards", out_dir)
@@ -624,9 +635,10 @@ def run_all(
             log.info("pseudonym key (private, never publish): %s", key)
     versions = result.versions
     del result  # the tables are on disk: the report and exports read them from there
-    with _timed(seconds, "report and exports"):
-        write_outputs(out_dir)
-    manifest = write_manifest(out_dir, versions, reset=True)
+    with _timed(seconds, "report, exports and manifest"):
+        # the report's process also hashes the tables for the manifest while this one writes the exports
+        written = write_outputs(out_dir, table_summaries=True)
+        manifest = write_manifest(out_dir, versions, reset=True, summaries=written["table_summaries"])
     seconds["wall"] = time.perf_counter() - start
     if timings is not None:
         Path(timings).write_text(
