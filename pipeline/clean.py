@@ -58,6 +58,9 @@ _LIST_RE = re.compile(
 _TERMINAL_RE = re.compile(r"[.!?:;]['\"»”)\]]*$")
 # "kultur- og oppvekstsektoren": a hyphen before a conjunction is a suspended compound
 _CONJUNCTIONS = frozenset({"og", "eller", "samt", "enn", "som"})
+_G_END_RE = re.compile(rf"(?<![\w{GLYPH}])({_LETTER}*[gG])$")  # a line ending in a word's g (of a split gj)
+_J_START_RE = re.compile(rf"([jJ]{_LETTER}*)")  # the j... that may continue it on the next line
+_HYPHEN_END_RE = re.compile(rf"{_LETTER}-$")
 _PUNCT_START_RE = re.compile(r"^(?:[,;:)\]»”]|[.!?](?:\s|$))")
 _URL_RE = re.compile(r"^(?:https?://|www\.)", re.IGNORECASE)
 
@@ -537,13 +540,16 @@ def clean(text: str, lexicon: Lexicon | None = None) -> tuple[str, list[Repair]]
             para[-1] = last + cur.text
             j += 1
             continue
-        gj = re.search(rf"(?<![\w{GLYPH}])({_LETTER}*[gG])$", last)
-        m_right = re.match(rf"([jJ]{_LETTER}*)", cur.text)
+        # both patterns below match letters at the very end, so only the paragraph's last space-free run
+        # can hold them: searching that run, not the whole growing paragraph, keeps clean() linear
+        tail = last[last.rfind(" ") + 1 :]
+        gj = _G_END_RE.search(tail)
+        m_right = _J_START_RE.match(cur.text)
         if gj and m_right and _should_join_gj(gj.group(1), m_right.group(1), lexicon):
             repairs.append(Repair(prev.index, "gj_split", gj.group(1) + "\n" + m_right.group(1),
                                   gj.group(1) + m_right.group(1), "lexicon"))
             para[-1] = last + cur.text
-        elif (re.search(rf"{_LETTER}-$", last) and cur.text[0].isalnum()
+        elif (_HYPHEN_END_RE.search(tail) and cur.text[0].isalnum()
               and cur.text.split()[0].lower() not in _CONJUNCTIONS):
             repairs.append(Repair(prev.index, "wrap", "-\n", "-", "hyphen_kept"))
             para[-1] = last + cur.text
