@@ -16,6 +16,8 @@ OUT := data/processed
 PRIVATE := data/private
 STAMPS := $(OUT)/.make
 JOBS ?= 2
+# make bench: runs per corpus of the pipeline and of the model alone (the fastest of each is compared)
+REPEAT ?= 3
 NORNE ?= ../shared/norne
 
 RAW := $(sort $(wildcard $(RAW_DIR)/*.txt))
@@ -65,7 +67,7 @@ notebooks: all ## Run the analysts' notebooks top to bottom on data/processed
 bench: setup ## Benchmark on synthetic corpora 10x and 100x the seed boards (writes bench/results.json)
 	OMP_NUM_THREADS=1 $(PY) training/speed.py
 	OMP_NUM_THREADS=1 $(PY) scripts/bench_normalise.py
-	OMP_NUM_THREADS=1 $(PY) bench/bench.py --factors 10 100 --jobs $(JOBS) --out bench/results.json
+	OMP_NUM_THREADS=1 $(PY) bench/bench.py --factors 10 100 --jobs $(JOBS) --repeat $(REPEAT) --out bench/results.json
 
 model: setup ## Retrain the language model from the treebank (NORNE=../shared/norne; ~1 h on one core; not in CI)
 	$(PY) training/convert.py --norne $(NORNE) --out training/corpus
