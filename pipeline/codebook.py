@@ -26,6 +26,8 @@ import yaml
 from pipeline.config import SEEDS_DIR
 
 DEFAULT_CODEBOOK = SEEDS_DIR / "codebook.yaml"
+# libyaml's safe loader when PyYAML was built with it (the same data, about ten times faster)
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 TOP_KEYS = {"version", "categories", "themes"}
 THEME_KEYS = {"id", "category", "label", "definition", "exclude", "cues", "rules"}
@@ -294,7 +296,7 @@ def load_codebook(path: str | Path | None = None) -> Codebook:
     path = Path(path) if path is not None else DEFAULT_CODEBOOK
     raw = path.read_bytes()
     try:
-        data = yaml.safe_load(raw.decode("utf-8"))
+        data = yaml.load(raw.decode("utf-8"), Loader=_YAML_LOADER)
     except yaml.YAMLError as exc:
         raise CodebookError([f"{path}: not valid YAML: {exc}"]) from None
     return parse_codebook(data, str(path), hashlib.sha256(raw).hexdigest())

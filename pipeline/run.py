@@ -226,7 +226,7 @@ def renumber_board(frames: dict[str, pd.DataFrame], mapping: dict[int, int]) -> 
             if column.name == "text_clean" and name == "posts":
                 frame[column.name] = new_texts
             elif pa.types.is_string(column.type) and _may_hold_pseudonym(frame[column.name]):
-                frame[column.name] = [renumber_field(v, mapping) for v in frame[column.name]]
+                frame[column.name] = [renumber_field(v, mapping) for v in frame[column.name].tolist()]
         moved = {post_id for post_id, shift in shifts.items() if shift}
         for column in table.offset_columns:
             if not moved.intersection(frame["post_id"]):
@@ -240,11 +240,8 @@ def renumber_board(frames: dict[str, pd.DataFrame], mapping: dict[int, int]) -> 
 
 
 def _may_hold_pseudonym(values: pd.Series) -> bool:
-    """Whether a string column has a value that :func:`renumber_field` may change (a vectorised pre-check)."""
-    try:
-        return bool(values.str.contains(PSEUDONYM_STEM, regex=False, na=False).any())
-    except AttributeError:  # no string values at all
-        return False
+    """Whether a string column has a value that :func:`renumber_field` may change (a cheap pre-check)."""
+    return any(PSEUDONYM_STEM in v for v in values.tolist() if isinstance(v, str))
 
 
 def code_version(backend: str = "auto") -> str:
@@ -486,7 +483,9 @@ def process_all(
     if pseudonymiser is not None:
         # A name first seen on a later board can stand in an earlier board's repair tokens.
         for column in ("before", "after"):
-            frames["repairs"][column] = [pseudonymiser.scrub(v) for v in frames["repairs"][column]]
+            values = frames["repairs"][column].tolist()
+            scrubbed = {v: pseudonymiser.scrub(v) for v in set(values)}  # repair tokens repeat a lot
+            frames["repairs"][column] = [scrubbed[v] for v in values]
     return RunResult(frames, pseudonymiser, rejects, truncated, dict(seconds), versions)
 
 

@@ -244,7 +244,8 @@ def _codebook_theme_ids() -> tuple[str, ...]:
     path = SEEDS_DIR / "codebook.yaml"
     if not path.exists():
         return ()
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available: read at every import
+    data = yaml.load(path.read_text(encoding="utf-8"), Loader=loader) or {}
     return tuple(str(t["id"]) for t in data.get("themes") or () if isinstance(t, dict) and "id" in t)
 
 
