@@ -7,6 +7,7 @@ pipeline) are loaded once per process by the modules that own them.
 from __future__ import annotations
 
 from collections import Counter
+from functools import partial
 
 import pandas as pd
 
@@ -76,6 +77,10 @@ def _joined_union(values, sep: str, sort: bool = False) -> str | None:
     return sep.join(items) or None
 
 
+def _column(records: list[dict], name: str) -> list:
+    return [record[name] for record in records]
+
+
 def merge_groups(groups: pd.DataFrame) -> pd.DataFrame:
     """One row per group across boards: a group of a seminar can post on several of its boards.
 
@@ -85,23 +90,27 @@ def merge_groups(groups: pd.DataFrame) -> pd.DataFrame:
     """
     if groups.empty or groups["group_id"].is_unique:
         return groups
+    parts: dict[str, list[dict]] = {}
+    for record in groups.to_dict("records"):  # plain dicts: a groupby with Series per group is ten times slower
+        parts.setdefault(record["group_id"], []).append(record)
     rows = []
-    for group_id, part in groups.groupby("group_id", sort=False):
-        first = part.iloc[0].to_dict()
-        numbers = _joined_union(part["kommunenummer"], ";", sort=True)
+    for part in parts.values():
+        column = partial(_column, part)
+        first = dict(part[0])
+        numbers = _joined_union(column("kommunenummer"), ";", sort=True)
         names_by_number = {}
-        for nums, names in zip(part["kommunenummer"], part["kommuner"]):
+        for nums, names in zip(column("kommunenummer"), column("kommuner")):
             if isinstance(nums, str) and isinstance(names, str):
                 names_by_number.update(zip(nums.split(";"), names.split("; ")))
         first.update(
-            board_ids=_joined_union(part["board_ids"], ";"),
-            n_posts=int(part["n_posts"].sum()),
+            board_ids=_joined_union(column("board_ids"), ";"),
+            n_posts=int(sum(v for v in column("n_posts") if not pd.isna(v))),
             kommunenummer=numbers,
             kommuner="; ".join(names_by_number.get(n, n) for n in numbers.split(";")) if numbers else None,
-            unresolved_places=_joined_union(part["unresolved_places"], "; "),
-            venue=next((v for v in part["venue"] if isinstance(v, str)), None),
-            organisations=_joined_union(part["organisations"], "; "),
-            n_persons=int(part["n_persons"].sum()),
+            unresolved_places=_joined_union(column("unresolved_places"), "; "),
+            venue=next((v for v in column("venue") if isinstance(v, str)), None),
+            organisations=_joined_union(column("organisations"), "; "),
+            n_persons=int(sum(v for v in column("n_persons") if not pd.isna(v))),
         )
         rows.append(first)
     return pd.DataFrame(rows, columns=groups.columns)
