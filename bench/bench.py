@@ -145,7 +145,7 @@ def main() -> None:
     results = {"jobs": args.jobs, "cpu_count": os.cpu_count(), "corpora": {}}
     for factor in args.factors:
         with tempfile.TemporaryDirectory(prefix=f"bench{factor}x-") as tmp:
-            raw, out = Path(tmp) / "raw", Path(tmp) / "out"
+            raw = Path(tmp) / "raw"
             words = build_corpus(factor, config.RAW_DIR, raw)
             print(f"{factor}x: {words} words in {len(list(raw.iterdir()))} boards", flush=True)
             runs, floors = [], []
