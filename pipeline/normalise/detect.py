@@ -82,19 +82,6 @@ def _count(ws: list[Word]) -> tuple[int, int, int, list[tuple[str, str]]]:
     return nn, nb, n, ev
 
 
-def _sides(ws: list[Word]) -> tuple[int, int]:
-    """(Nynorsk-only, Bokmål-only) word counts of ``ws`` (unprotected words only)."""
-    nn = nb = 0
-    for w in ws:
-        if not w.protected:
-            side = _evidence(w.text)[1]
-            if side == "nn":
-                nn += 1
-            elif side == "nb":
-                nb += 1
-    return nn, nb
-
-
 def detect_variant(text: str, board_majority: str | None = None, ws: list[Word] | None = None) -> VariantResult:
     """Detect whether ``text`` is Bokmål (nb), Nynorsk (nn) or mixed.
 
@@ -133,7 +120,7 @@ def _mixed_or_majority(text: str, ws: list[Word], nn: int, nb: int) -> str:
     """Mixed when whole sentences are written in each standard."""
     nn_sent = nb_sent = 0
     for _, _, seg_ws in segment_words(text, ws):
-        snn, snb = _sides(seg_ws)
+        snn, snb, _, _ = _count(seg_ws)
         if snn >= 2 and snn > 2 * snb:
             nn_sent += 1
         elif snb >= 2 and snb > 2 * snn:
@@ -156,7 +143,7 @@ def label_segments(text: str, post_variant: str, ws: list[Word] | None = None) -
     out = []
     prev = "nn" if post_variant in ("nn", "mixed") else "nb"
     for a, b, seg_ws in segment_words(text, words(text) if ws is None else ws):
-        nn, nb = _sides(seg_ws)
+        nn, nb, _, _ = _count(seg_ws)
         if post_variant == "nb":
             lab = "nn" if nn >= 2 and nn > nb else "nb"
         elif post_variant == "nn":
