@@ -134,7 +134,7 @@ def _carry_over_span(
         if not nn and left_alone_outside_nn(lw, capital, rules):
             continue
         prev, nxt = tok.neighbours(i)
-        prev2 = (low[i - 2] if i > 1 and tok.joined[i - 1] else None) if prev is not None else None
+        prev2 = tok.neighbours(i - 1)[0] if prev is not None else None
         inf = _infinitive_before(tok, i, start)
         out = translate_word(lw, Ctx(prev=prev, next=nxt, prev2=prev2, sent_start=w.sent_start, nn=nn, inf=inf, capital=capital, rules=rules))
         if out is not None:
