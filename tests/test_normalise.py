@@ -321,21 +321,21 @@ def test_auto_prefers_apertium():
 @needs_apertium
 def test_apertium_one_request_per_batch_and_one_pipeline_per_process(monkeypatch, refs):
     requests = []
-    real = apertium_mod.translate
+    real = apertium_mod.translate_blocks
 
-    def spy(payload):
-        requests.append(payload)
-        return real(payload)
+    def spy(blocks):
+        requests.append(list(blocks))
+        return real(blocks)
 
     b = ApertiumBackend()
-    monkeypatch.setattr(backends_mod.apertium, "translate", spy)
+    monkeypatch.setattr(backends_mod.apertium, "translate_blocks", spy)
     texts = [r["nn"] for r in refs] * 3
     outs = b.translate_batch(texts)
     assert len(outs) == len(texts) and len(requests) == 1
+    assert len(requests[0]) == len(set(requests[0]))  # each distinct segment is sent once
     pipe = apertium_mod._pipeline()
     b.translate_batch(texts[:2])
     assert len(requests) == 2 and apertium_mod._pipeline() is pipe  # the same long-running pipeline
-    # the separators survived: each copy translates identically
     n = len(refs)
     assert outs[:n] == outs[n : 2 * n] == outs[2 * n :]
     # a batch without Nynorsk segments does not ask Apertium
@@ -343,63 +343,100 @@ def test_apertium_one_request_per_batch_and_one_pipeline_per_process(monkeypatch
     assert len(requests) == 2
 
 
-PAYLOADS = [
-    "Eg har ikkje sett dei.\n.[][SEP 0]\nKva gjer du no?\n.[][SEP 1]\n",
-    "Dei som har små born treng løyve.\n.[][SEP 0]\n",
-    "x [y] z\\w /q @r <s> ^t$ {u} *v #w |x ~y  æøå «q» “r” – s…\ttab\n\nblank line\n.[][SEP 0]\n",
-    "Vi må ha fleire blørkete snurrebassar og XQaQX i skulen " * 400 + "\n.[][SEP 0]\n",  # larger than a pipe buffer
-    "",
-    "\n",
+# Blocks as the backend sends them (stripped, non-empty), with the characters Apertium's
+# deformatter escapes, blanks it turns into superblanks, and one block larger than a pipe buffer.
+BLOCKS = [
+    "Eg har ikkje sett dei.",
+    "Kva gjer du no?",
+    "Dei som har små born treng løyve.",
+    "x [y] z\\w /q @r <s> ^t$ {u} *v #w |x ~y  æøå «q» “r” – s…\ttab\n\nblank line",
+    "a\r\nb\n\n\nc",
+    "end\\",
+    ".[][SEP 0]",
+    "1.",
+    "(0)",
+    "Vi må ha fleire blørkete snurrebassar og XQaQX i skulen " * 400 + "!",
 ]
 
 
+@pytest.fixture(scope="module")
+def one_shot_blocks():
+    """What `apertium -u nno-nob` prints for each block alone (one process chain per block)."""
+    return [apertium_mod.run_once(b + "\n") for b in BLOCKS]
+
+
 @needs_apertium
-def test_apertium_pipeline_gives_the_one_shot_output_in_any_order():
-    once = [apertium_mod.run_once(p) for p in PAYLOADS]
-    assert all(o is not None for o in once)
-    for order in (range(len(PAYLOADS)), reversed(range(len(PAYLOADS)))):
-        for i in order:
-            assert apertium_mod.translate(PAYLOADS[i]) == once[i], i
+def test_apertium_pipeline_gives_each_block_the_one_shot_output_in_any_order(one_shot_blocks):
+    assert all(o is not None for o in one_shot_blocks)
+    assert apertium_mod.translate_blocks(BLOCKS) == one_shot_blocks
+    order = list(reversed(range(len(BLOCKS))))
+    assert apertium_mod.translate_blocks([BLOCKS[i] for i in order]) == [one_shot_blocks[i] for i in order]
+    for i in (0, 1, 6):  # alone: no block sees another's words
+        assert apertium_mod.translate_blocks([BLOCKS[i]]) == [one_shot_blocks[i]]
     assert apertium_mod._pipeline() is not None
 
 
 @needs_apertium
-def test_apertium_pipeline_restarts_after_it_died():
-    expected = apertium_mod.run_once(PAYLOADS[0])
-    assert apertium_mod.translate(PAYLOADS[0]) == expected
+def test_apertium_blocks_from_the_seed_boards_get_the_one_shot_output(refs):
+    blocks = []
+    real = apertium_mod.translate_blocks
+
+    def spy(bs):
+        blocks.extend(bs)
+        return real(bs)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(backends_mod.apertium, "translate_blocks", spy)
+        ApertiumBackend().translate_batch([r["nn"] for r in refs[:12]])
+    assert len(blocks) >= 12
+    assert apertium_mod.translate_blocks(blocks) == [apertium_mod.run_once(b + "\n") for b in blocks]
+
+
+def test_apertium_blocks_must_be_stripped_and_non_empty():
+    for bad in ("", " x", "x\n"):
+        with pytest.raises(ValueError):
+            apertium_mod.translate_blocks([bad])
+    assert apertium_mod.translate_blocks([]) == []
+
+
+@needs_apertium
+def test_apertium_pipeline_restarts_after_it_died(one_shot_blocks):
+    assert apertium_mod.translate_blocks(BLOCKS[:2]) == one_shot_blocks[:2]
     pipe = apertium_mod._pipeline()
     os.killpg(pipe.proc.pid, signal.SIGKILL)
     pipe.proc.wait()
-    assert apertium_mod.translate(PAYLOADS[0]) == expected  # a new pipeline
+    assert apertium_mod.translate_blocks(BLOCKS[:2]) == one_shot_blocks[:2]  # a new pipeline
     assert apertium_mod._pipeline() is not pipe
 
 
 @needs_apertium
-def test_apertium_pipeline_falls_back_to_the_one_shot_call(monkeypatch):
-    expected = apertium_mod.run_once(PAYLOADS[1])
-    pipe = apertium_mod._pipeline()
+def test_apertium_pipeline_retries_then_falls_back_to_one_shot_calls(monkeypatch, one_shot_blocks):
+    calls = []
 
-    def broken(payload):
+    def broken(self, blocks):
+        calls.append(self)
         raise apertium_mod.PipelineError("out of step")
 
-    monkeypatch.setattr(pipe, "translate", broken)
-    assert apertium_mod.translate(PAYLOADS[1]) == expected
-    assert pipe.proc.poll() is not None  # the broken pipeline was ended
+    pipe = apertium_mod._pipeline()
+    monkeypatch.setattr(apertium_mod._Pipeline, "translate_blocks", broken)
+    assert apertium_mod.translate_blocks(BLOCKS[:3]) == one_shot_blocks[:3]
+    assert len(calls) == 2 and calls[0] is pipe and calls[1] is not pipe  # tried once more with a new pipeline
+    assert all(p.proc.poll() is not None for p in calls)  # both broken pipelines were ended
 
 
 @needs_apertium
-def test_apertium_pipeline_is_per_process_after_fork():
-    expected = apertium_mod.run_once(PAYLOADS[0])
+def test_apertium_pipeline_is_per_process_after_fork(one_shot_blocks):
+    expected = one_shot_blocks[:2]
     parent_pipe = apertium_mod._pipeline()
     ctx = multiprocessing.get_context("fork")
     with ctx.Pool(1) as pool:
-        out, child_pipe_pid = pool.apply(_translate_in_child, (PAYLOADS[0],))
+        out, child_pipe_pid = pool.apply(_translate_in_child, (BLOCKS[:2],))
     assert out == expected and child_pipe_pid != parent_pipe.proc.pid
-    assert apertium_mod._pipeline() is parent_pipe and apertium_mod.translate(PAYLOADS[0]) == expected
+    assert apertium_mod._pipeline() is parent_pipe and apertium_mod.translate_blocks(BLOCKS[:2]) == expected
 
 
-def _translate_in_child(payload):
-    out = apertium_mod.translate(payload)
+def _translate_in_child(blocks):
+    out = apertium_mod.translate_blocks(blocks)
     return out, apertium_mod._pipeline().proc.pid
 
 
@@ -417,9 +454,9 @@ def test_apertium_output_has_no_unknown_marks_or_placeholders():
 
 
 @needs_apertium
-def test_apertium_falls_back_to_lexicon_when_separators_break(monkeypatch, refs):
+def test_apertium_segments_it_fails_on_fall_back_to_the_lexicon(monkeypatch, refs):
     b = ApertiumBackend()
-    monkeypatch.setattr(b, "_run", lambda blocks: None)
+    monkeypatch.setattr(backends_mod.apertium, "translate_blocks", lambda blocks: [None] * len(blocks))
     texts = [r["nn"] for r in refs[:4]]
     assert b.translate_batch(texts) == LexiconBackend().translate_batch(texts)
 

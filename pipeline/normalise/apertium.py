@@ -1,21 +1,26 @@
 """Running Apertium nno-nob: one long-running pipeline per process.
 
-``translate(payload)`` returns what ``apertium -u nno-nob`` prints for
-``payload`` (or None when Apertium fails), without starting the Apertium
-pipeline (about a dozen processes that load their transducers and
-grammars, ~0.5 CPU s) once per call:
+``translate_blocks(blocks)`` returns, for each block (a stripped, non-empty
+piece of text), what ``apertium -u nno-nob`` prints for that block alone
+followed by a newline (``run_once(block + "\n")``), without starting the
+Apertium pipeline (about a dozen processes that load their transducers and
+grammars, ~0.5 CPU s) once per call or per block:
 
-* the text is deformatted by a one-shot ``apertium-destxt`` (a small
-  program that starts in milliseconds), exactly as the ``apertium`` script
-  does;
-* the deformatted stream, ended by a NUL character, is written to ONE
+* the blocks are deformatted by ONE call of ``apertium-destxt`` (a small
+  program that starts in milliseconds) on the blocks joined with numbered
+  separator lines; its output is cut at the separators, and each piece,
+  ended as ``apertium-destxt`` ends a text, is exactly what it prints for
+  that block alone (tested);
+* the pieces, each ended by a NUL character, are written to ONE
   long-running pipeline per process: the commands of the pair's mode file
   (``apertium-wblank-mode -z``, which gives every program its null-flush
   option ``-z``), started lazily on first use. In null-flush mode each
   program translates what came before a NUL, prints it followed by a NUL,
-  flushes and resets its state, so each payload is translated as by a
-  fresh pipeline (checked byte for byte against the one-shot call);
-* its output up to the NUL is reformatted by a one-shot ``apertium-retxt``.
+  flushes and resets its state, so each block is translated as by a fresh
+  pipeline: no block sees another's words, and no separator words pass
+  through the pipeline (they would cost a third of its work);
+* the answers are reformatted by ONE call of ``apertium-retxt`` on the
+  answers joined with separators, and cut there again.
 
 Fork safety: the pipeline belongs to the process that started it (its
 pid is remembered); a forked child drops its inherited copy (closing only
@@ -23,10 +28,10 @@ its ends of the pipes) and starts its own when it needs one. The pipeline
 is closed at exit (``atexit`` in the main process, a multiprocessing
 finaliser in pool workers; in any case it ends when its input pipe
 closes). On any trouble (the pipeline cannot be started, dies, times out,
-or its output is not one NUL-terminated answer) it is killed and the
-payload goes to the one-shot ``apertium -u nno-nob`` call instead, so the
-result is always the one-shot call's; the next payload starts a new
-pipeline.
+or its answers are out of step) it is killed and the request is tried once
+more with a new pipeline; if that fails too, each block goes to the
+one-shot ``apertium -u nno-nob`` call (slow, one process chain per block),
+so the result is always the one-shot call's.
 """
 from __future__ import annotations
 
@@ -41,17 +46,25 @@ import subprocess
 import tempfile
 import threading
 import time
+from typing import Sequence
 
 log = logging.getLogger(__name__)
 
 PAIR = "nno-nob"
 ONE_SHOT = ["apertium", "-u", PAIR]  # -u: no marks on unknown words
-TIMEOUT = 600  # seconds for one payload, as for the one-shot call
+TIMEOUT = 600  # seconds for one request, as for the one-shot call
 _CHUNK = 1 << 16
+# Blocks are joined with separator lines for the deformatter and the reformatter (never for the
+# pipeline itself); apertium-destxt escapes the brackets, apertium-retxt gives them back.
+_TEXT_SEP = "\n.[][SEP {n}]\n"
+_DEFORMATTED_SEP_RE = re.compile(r"\[\n\]\.\\\[\\\]\\\[SEP (\d+)\\\]\[\n\]")
+_DEFORMATTED_SEP = "[\n].\\[\\]\\[SEP {n}\\][\n]"
+_REFORMATTED_SEP_RE = re.compile(r"\n\.\[\]\[SEP (\d+)\]\n")
+_TEXT_END = ".[][\n]"  # how apertium-destxt ends a text that ends with a newline
 
 
 class PipelineError(RuntimeError):
-    """The long-running pipeline failed for one payload (it is then closed)."""
+    """The long-running pipeline failed on a request (it is then closed)."""
 
 
 def run_once(payload: str) -> str | None:
@@ -63,24 +76,34 @@ def run_once(payload: str) -> str | None:
     return res.stdout
 
 
-def translate(payload: str) -> str | None:
-    """What ``apertium -u nno-nob`` prints for ``payload`` (None when Apertium fails).
+def translate_blocks(blocks: Sequence[str]) -> list[str | None]:
+    """What ``apertium -u nno-nob`` prints for each block alone, followed by a newline.
 
-    Uses this process's long-running pipeline; falls back to the one-shot
-    call when the pipeline is not available or fails on this payload.
+    ``blocks`` are stripped, non-empty texts (ValueError otherwise). The
+    result for block ``b`` is ``run_once(b + "\n")`` (None where Apertium
+    fails on it), computed by this process's long-running pipeline in one
+    request; see the module docstring for the fallbacks.
     """
-    if "\0" in payload:  # the NUL ends a request in the pipeline: such a text goes to the one-shot call
-        return run_once(payload)
+    blocks = list(blocks)
+    for b in blocks:
+        if not b or b != b.strip():
+            raise ValueError(f"an Apertium block must be stripped and non-empty: {b[:60]!r}")
+    if not blocks:
+        return []
+    if any("\0" in b for b in blocks):  # the NUL ends a request in the pipeline
+        return [run_once(b + "\n") for b in blocks]
     with _LOCK:
-        pipe = _pipeline()
-        if pipe is not None:
+        for attempt in (1, 2):
+            pipe = _pipeline()
+            if pipe is None:
+                break
             try:
-                return pipe.translate(payload)
+                return pipe.translate_blocks(blocks)
             except (PipelineError, OSError, subprocess.SubprocessError, UnicodeDecodeError) as exc:
-                # the one-shot call then gives today's result, or today's error
-                log.warning("apertium pipeline failed (%s); one-shot call instead", exc)
+                log.warning("apertium pipeline failed (%s) on attempt %d", exc, attempt)
                 _close()
-    return run_once(payload)
+    log.warning("apertium: one-shot call for each of %d block(s) (slow)", len(blocks))
+    return [run_once(b + "\n") for b in blocks]
 
 
 def _environment() -> dict[str, str]:
@@ -137,14 +160,22 @@ class _Pipeline:
         self.stdout = self.proc.stdout.fileno()
         os.set_blocking(self.stdin, False)
 
-    def translate(self, payload: str) -> str:
-        """Deformat, translate and reformat one payload; raises PipelineError on any trouble."""
-        stream = self._filter("apertium-destxt", payload.encode("utf-8"))
-        if b"\0" in stream:
+    def translate_blocks(self, blocks: list[str]) -> list[str]:
+        """Deformat, translate and reformat stripped blocks, each on its own; raises PipelineError on any trouble."""
+        joined = "".join(b + (_TEXT_SEP.format(n=i) if i < len(blocks) - 1 else "\n") for i, b in enumerate(blocks))
+        pieces = _cut(self._filter("apertium-destxt", joined.encode("utf-8")).decode("utf-8"), _DEFORMATTED_SEP_RE,
+                      len(blocks), "deformatted")
+        sections = [piece + _TEXT_END for piece in pieces[:-1]] + pieces[-1:]
+        if not sections[-1].endswith(_TEXT_END):
+            raise PipelineError("unexpected end of the deformatted text")
+        data = "".join(section + "\0" for section in sections).encode("utf-8")
+        if data.count(b"\0") != len(sections):
             raise PipelineError("a NUL character in the deformatted text")
-        out = self._exchange(stream + b"\0", time.monotonic() + TIMEOUT)
-        text = self._filter("apertium-retxt", out).decode("utf-8")
-        return text.replace("\r\n", "\n").replace("\r", "\n")  # as subprocess.run(text=True) reads it
+        answers = self._exchange(data, len(sections), time.monotonic() + TIMEOUT).decode("utf-8").split("\0")[:-1]
+        rejoined = "".join(a + (_DEFORMATTED_SEP.format(n=i) if i < len(answers) - 1 else "") for i, a in enumerate(answers))
+        text = self._filter("apertium-retxt", rejoined.encode("utf-8")).decode("utf-8")
+        text = text.replace("\r\n", "\n").replace("\r", "\n")  # as subprocess.run(text=True) reads it
+        return _cut(text, _REFORMATTED_SEP_RE, len(blocks), "reformatted")
 
     def _filter(self, program: str, data: bytes) -> bytes:
         res = subprocess.run([program], input=data, capture_output=True, env=self.env, timeout=TIMEOUT)
@@ -152,12 +183,13 @@ class _Pipeline:
             raise PipelineError(f"{program} failed ({res.returncode}): {res.stderr[:200]!r}")
         return res.stdout
 
-    def _exchange(self, data: bytes, deadline: float) -> bytes:
-        """Write ``data`` and read the answer up to its NUL, both at once (no pipe deadlock)."""
+    def _exchange(self, data: bytes, answers: int, deadline: float) -> bytes:
+        """Write ``data`` (``answers`` NUL-ended requests) and read as many NUL-ended answers, both at once."""
         self.stderr.seek(0)
         self.stderr.truncate()
         view = memoryview(data)
         sent = 0
+        received = 0
         chunks: list[bytes] = []
         with selectors.DefaultSelector() as sel:
             sel.register(self.stdin, selectors.EVENT_WRITE)
@@ -181,11 +213,12 @@ class _Pipeline:
                     if not chunk:
                         raise PipelineError(f"the pipeline ended; {self._errors()}")
                     chunks.append(chunk)
-                    if b"\0" in chunk:
+                    received += chunk.count(b"\0")
+                    if received >= answers:
                         out = b"".join(chunks)
-                        if sent < len(data) or out.index(b"\0") != len(out) - 1:
-                            raise PipelineError("answer out of step with the input")
-                        return out[:-1]
+                        if sent < len(data) or received > answers or not out.endswith(b"\0"):
+                            raise PipelineError("answers out of step with the requests")
+                        return out
 
     def _errors(self) -> str:
         self.stderr.seek(0)
@@ -216,6 +249,15 @@ class _Pipeline:
         self.proc.returncode = 0  # never waited on here: it is the parent's child
 
 
+def _cut(text: str, separator: re.Pattern, n: int, what: str) -> list[str]:
+    """``text`` cut at ``n - 1`` numbered separators (0, 1, ... in order); PipelineError if they are not all there."""
+    parts = separator.split(text)
+    pieces, numbers = parts[0::2], parts[1::2]
+    if numbers != [str(i) for i in range(n - 1)]:
+        raise PipelineError(f"the separators of the {what} text are out of step")
+    return pieces
+
+
 _LOCK = threading.Lock()
 _PIPE: _Pipeline | None = None
 _FAILED_IN: int | None = None  # pid of a process where the pipeline could not be started
@@ -232,7 +274,7 @@ def _pipeline() -> _Pipeline | None:
         try:
             _PIPE = _Pipeline()
         except (OSError, subprocess.SubprocessError, PipelineError) as exc:
-            log.warning("cannot start a long-running apertium pipeline (%s); one call per batch", exc)
+            log.warning("cannot start a long-running apertium pipeline (%s); one-shot calls instead", exc)
             _FAILED_IN = os.getpid()
             return None
         _register_exit_hooks()

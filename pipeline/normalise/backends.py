@@ -3,10 +3,10 @@
 * :class:`LexiconBackend`  pure Python: the reviewed lexicon in
   ``seeds/nn_nb_lexicon.csv`` plus guarded inflection/compound rules.
 * :class:`ApertiumBackend`  the Debian ``apertium-nno-nob`` pair, asked
-  ONCE per batch (all Nynorsk segments joined with separator lines; one
-  long-running Apertium pipeline per process, see ``apertium.py``), with
-  pre-protection of names and of words Apertium is known to get wrong, and
-  a post-edit pass with the lexicon backend.
+  ONCE per batch (every distinct Nynorsk segment translated on its own in
+  one request to a long-running Apertium pipeline per process, see
+  ``apertium.py``), with pre-protection of names and of words Apertium is
+  known to get wrong, and a post-edit pass with the lexicon backend.
 
 Both translate only what is Nynorsk: each post is split into sentences /
 lines, each labelled nb or nn (``detect.label_segments``); Bokmål segments
@@ -49,8 +49,6 @@ APERTIUM_PROTECT = frozenset(
     """fleire små born borna borni løyve løyver løyvd løyvde råd kome dei kvar kor anna
     ein set høve døme dømet""".split()
 )
-_SEP = ".[][SEP {n}]"
-_SEP_RE = re.compile(r"\n?\.\[\]\[SEP (\d+)\]\n?")
 # Placeholders are letters only (so they are single words for the tokenizer
 # and unknown words for Apertium): XQ + the number in letters a-j + QX.
 _PLACEHOLDER_RE = re.compile(r"XQ([a-j]+)QX", re.IGNORECASE)
@@ -248,15 +246,15 @@ class ApertiumBackend:
     Per batch: every Nynorsk segment of every post gets names, quoted
     titles and the words of ``APERTIUM_PROTECT`` replaced by placeholders
     (``XQ7QX``, which Apertium passes through as unknown words); the
-    segments are joined with separator lines ``.[][SEP n]`` and sent to
-    Apertium as ONE text (``apertium.translate``: what ``apertium -u
-    nno-nob`` prints, from one long-running pipeline per process); the
-    output is split on the separators (their count and order are checked,
-    else the batch falls back to the lexicon backend), placeholders are
-    filled in (names as written, the protected words by the lexicon),
-    leftover unknown-word marks are stripped and the lexicon backend
-    carries over any Nynorsk word that Apertium left. Bokmål segments never
-    reach Apertium, and a batch without Nynorsk segments does not touch it.
+    distinct segments go to Apertium in ONE request
+    (``apertium.translate_blocks``: for each segment, what ``apertium -u
+    nno-nob`` prints for it alone, from one long-running pipeline per
+    process), so a segment's translation never depends on the segments
+    around it; placeholders are filled in (names as written, the protected
+    words by the lexicon), leftover unknown-word marks are stripped and the
+    lexicon backend carries over any Nynorsk word that Apertium left (and
+    the whole segment where Apertium failed). Bokmål segments never reach
+    Apertium, and a batch without Nynorsk segments does not touch it.
     """
 
     name = "apertium"
@@ -267,18 +265,15 @@ class ApertiumBackend:
         self.version = f"apertium-nno-nob-{apertium_version()}+lexicon-{lexicon_version()}"
         self._lex = LexiconBackend()
 
-    def _run(self, blocks: list[str]) -> list[str] | None:
-        payload = "\n".join(f"{b}\n{_SEP.format(n=i)}" for i, b in enumerate(blocks)) + "\n"
-        stdout = apertium.translate(payload)
-        if stdout is None:
-            return None
-        parts = _SEP_RE.split(stdout)
-        # parts: [block0, "0", block1, "1", ..., tail]
-        outs, nums = parts[0:-1:2], parts[1::2]
-        if nums != [str(i) for i in range(len(blocks))] or len(outs) != len(blocks):
-            log.warning("apertium separators did not survive; falling back to lexicon")
-            return None
-        return outs
+    def _run(self, blocks: list[str]) -> list[str | None]:
+        """Apertium's output for each block, each translated on its own (None where Apertium failed on it).
+
+        Each distinct block is sent once; an empty block (no words) is its own output.
+        """
+        distinct = list(dict.fromkeys(b for b in blocks if b))
+        out = dict(zip(distinct, apertium.translate_blocks(distinct)))
+        out[""] = ""
+        return [out[b] for b in blocks]
 
     def translate_batch(
         self,
@@ -310,7 +305,7 @@ class ApertiumBackend:
         for tok, edits, jobs in plans:
             text = tok.text
             for a, b, bi, job in jobs:
-                if outs is None:
+                if outs[bi] is None:  # Apertium failed on this segment: the lexicon carries it over
                     _carry_over_span(tok, a, b, True, edits)
                     continue
                 seg = text[a:b]
