@@ -12,7 +12,7 @@ from functools import partial
 import pandas as pd
 
 from pipeline.normalise import backend_info, detect_variant, get_backend, to_bokmal
-from pipeline.normalise.text import words
+from pipeline.normalise.text import Tokens
 
 
 def board_majorities(posts: pd.DataFrame, results: list) -> dict[str, str]:
@@ -34,12 +34,12 @@ def normalise(posts: pd.DataFrame, backend: str = "auto") -> tuple[pd.DataFrame,
     version for the manifest.
     """
     texts = posts["text_clean"].fillna("").tolist()
-    tokens = [words(text) for text in texts]
-    first = [detect_variant(text, ws=ws) for text, ws in zip(texts, tokens)]
+    tokens = [Tokens(text) for text in texts]
+    first = [detect_variant(text, tokens=tok) for text, tok in zip(texts, tokens)]
     majority = board_majorities(posts, first)
     results = [
-        detect_variant(text, board_majority=majority.get(board, "nb"), ws=ws) if result.defaulted else result
-        for text, ws, board, result in zip(texts, tokens, posts["board_id"], first)
+        detect_variant(text, board_majority=majority.get(board, "nb"), tokens=tok) if result.defaulted else result
+        for text, tok, board, result in zip(texts, tokens, posts["board_id"], first)
     ]
     chosen = get_backend(backend)
     out = posts.copy()

@@ -36,7 +36,7 @@ from pipeline.normalise import backends as backends_mod
 from pipeline.normalise.devdata import load_posts
 from pipeline.normalise.lexicon import LEXICON_COLUMNS
 from pipeline.normalise.metrics import bow_f1, kept_share, remaining_nn_share
-from pipeline.normalise.text import Tokens, segment_words, segments, words
+from pipeline.normalise.text import WORD_RE, Tokens, segment_words, segments, word_spans, words
 
 ROOT = Path(__file__).resolve().parents[1]
 REFS = ROOT / "tests" / "fixtures" / "nn_nb_reference.jsonl"
@@ -274,6 +274,17 @@ def test_property_segment_words_are_the_words_of_each_segment(parts):
     tok = Tokens(text, ws)
     for a, b in segments(text):
         assert list(tok.index_range(a, b)) == [i for i, w in enumerate(ws) if a <= w.start and w.end <= b]
+    # Tokens made from the text hold the same words, gaps and segments as Tokens made from its words
+    own = Tokens(text)
+    assert own.words == ws
+    for name in ("forms", "starts", "ends", "opens", "protected", "lower", "joined", "broken"):
+        assert getattr(own, name) == getattr(tok, name), name
+    assert own.forms == [w.text for w in ws] and own.opens == [w.sent_start for w in ws]
+    assert [text[a:b] for a, b in zip(own.starts, own.ends)] == own.forms
+    assert [(a, b) for a, b, _, _, _ in own.segment_ranges()] == segments(text)
+    assert word_spans(text) == [(m.start(), m.end(), m.group()) for m in WORD_RE.finditer(text)]
+    gaps = [text[end:start] for end, start in zip(own.ends, own.starts[1:])]
+    assert own.joined == [False, *(not gap.strip() for gap in gaps)][: len(ws)]
 
 
 CONTEXT_WORDS = ["å", "kan", "dei", "mange", "faste", "fleire", "i", "har", None]
@@ -298,6 +309,51 @@ def test_words_left_alone_outside_nynorsk_are_left_alone_in_every_context(w):
                 assert outs == {None}, (w, capital, rules, outs)
     if lw in ("dei", "kvar", "anna", "sjølve"):  # _context_rule changes them in Bokmål segments too
         assert not left_alone_outside_nn(lw, False, False)
+
+
+@pytest.mark.parametrize("w", ["dei", "kvar", "anna", "sjølve", "kulturskulen", "ikkje", "jobba", "prosjekt",
+                               "møtepunkt", "kor", "si", "set", "løyve", "auke", "sett", "skulane", "Sogndal",
+                               "lavterskeltilbud", "heile", "frå", "kome", "borna", "forankra", "erfaringa",
+                               "fleire", "tilbod", "lærarane", "vere", "NRK", "i", "og", "kunna", "utnytta"])
+def test_words_translated_alike_in_every_nynorsk_context(w):
+    """The carry-over of a Nynorsk segment takes these words' outcome without their context: check every context."""
+    from pipeline.normalise.lexicon import CONTEXT_WORDS_IN_NN, Ctx, translate_in_nn_anywhere, translate_word
+
+    lw = w.lower()
+    for capital in (False, True):
+        fixed, out = translate_in_nn_anywhere(lw, capital)
+        outs = {
+            translate_word(lw, Ctx(prev=p, next=n, prev2=p2, sent_start=ss, nn=True, inf=inf, capital=capital, rules=rules))
+            for p in CONTEXT_WORDS for n in CONTEXT_WORDS for p2 in CONTEXT_WORDS[::3]
+            for ss in (False, True) for inf in (False, True) for rules in (False, True)
+        }
+        if fixed:
+            assert outs == {out}, (w, capital, outs, out)
+        if lw in CONTEXT_WORDS_IN_NN:
+            assert not fixed
+    assert not translate_in_nn_anywhere("jobba", False)[0]  # jobbe after å, else jobbet
+    assert translate_in_nn_anywhere("ikkje", False) == (True, "ikke")
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 30), st.integers(0, 12)), max_size=6),
+    st.lists(st.integers(-1, 45), max_size=20),
+)
+def test_property_covering_test_is_any_span_covering(spans, points):
+    spans = [(a, a + n, "") for a, n in spans]
+    covered = backends_mod._covering_test(spans)
+    for x in points:
+        assert covered(x) == any(a <= x < b for a, b, _ in spans)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from("abcd"), max_size=8), st.lists(st.sampled_from("abcd"), max_size=8), st.booleans())
+def test_property_word_opcodes_are_difflibs(a, b, same):
+    import difflib
+
+    b = list(a) if same else b
+    assert backends_mod._word_opcodes(a, b) == difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes()
 
 
 # ---------------------------------------------------------------- backends

@@ -2,14 +2,15 @@
 
 Public API::
 
-    detect_variant(text, board_majority=None, ws=None) -> VariantResult
+    detect_variant(text, board_majority=None, ws=None, tokens=None) -> VariantResult
     to_bokmal(texts, backend="auto", variants=None, tokens=None) -> list[str]
     get_backend("auto" | "apertium" | "lexicon") -> Backend
     backend_info(backend="auto") -> {"name", "version"}
     preload(backend="auto")  (word lists etc., before forking workers); release() forgets them
 
-``ws``/``tokens`` take ``text.words(text)`` when the caller has it already
-(the stage tokenises each post once). Apertium runs as one long-running
+``ws`` takes ``text.words(text)`` and ``tokens`` the text's (each
+text's) ``text.Tokens(text)`` when the caller has them already (the
+stage tokenises each post once). Apertium runs as one long-running
 pipeline per process (``apertium.py``).
 
 Input is cleaned text (``pipeline.clean``: ligatures repaired, wraps

@@ -14,18 +14,24 @@ only get unambiguous non-Bokmål words carried over (``ikkje``, ``frå``).
 """
 from __future__ import annotations
 
+import difflib
 import logging
 import re
 import shutil
 import subprocess
+from bisect import bisect_right
 from functools import lru_cache
-from typing import Iterable, Protocol, Sequence, runtime_checkable
+from itertools import accumulate, compress, repeat
+from operator import not_, or_
+from typing import Callable, Iterable, Protocol, Sequence, runtime_checkable
 
 from . import apertium
-from .detect import detect_variant, label_segments
+from .detect import detect_variant, label_token_segments
 from .lexicon import (
     INFINITIVE_TRIGGERS,
     Ctx,
+    is_nb_word,
+    is_nn_only_word,
     left_alone_outside_nn,
     lexicon,
     lexicon_version,
@@ -33,10 +39,13 @@ from .lexicon import (
     nb_forms,
     nb_only,
     nn_only,
+    phrase_openings,
     phrases_by_first_word,
+    translate_in_nn_anywhere,
     translate_word,
+    unchanged_outside_nn,
 )
-from .text import RAW_TOKEN_RE, WORD_RE, Tokens, Word, quoted_title_spans
+from .text import RAW_TOKEN_RE, WORD_RE, Tokens, has_raw_hint, word_spans
 
 log = logging.getLogger(__name__)
 
@@ -49,17 +58,42 @@ APERTIUM_PROTECT = frozenset(
     """fleire små born borna borni løyve løyver løyvd løyvde råd kome dei kvar kor anna
     ein set høve døme dømet""".split()
 )
+
+
+@lru_cache(maxsize=100_000)
+def _hidden_from_apertium(form: str) -> bool:
+    """The word (as written) goes to Apertium behind a placeholder wherever it stands outside a name.
+
+    An acronym that is not in the reviewed lexicon, or a word of
+    ``APERTIUM_PROTECT``; only words of letters (``str.isalpha``).
+    """
+    lw = form.lower()
+    if not lw.isalpha():
+        return False
+    return (len(form) > 1 and form.isupper() and lw not in lexicon()) or lw in APERTIUM_PROTECT
+
+
+@lru_cache(maxsize=100_000)
+def _kept_and_reviewed(lw: str) -> tuple[bool, bool]:
+    """(``lw`` is a Bokmål form and no Nynorsk evidence, ``lw`` is in the reviewed lexicon) for the post-edit."""
+    return is_nb_word(lw) and not is_nn_only_word(lw), lw in lexicon()
+
+
 # Placeholders are letters only (so they are single words for the tokenizer
 # and unknown words for Apertium): XQ + the number in letters a-j + QX.
 _PLACEHOLDER_RE = re.compile(r"XQ([a-j]+)QX", re.IGNORECASE)
 
 
+_DIGIT_LETTERS = str.maketrans("0123456789", "abcdefghij")
+_LETTER_DIGITS = str.maketrans("abcdefghij", "0123456789")
+
+
 def _placeholder(n: int) -> str:
-    return "XQ" + "".join("abcdefghij"[int(d)] for d in str(n)) + "QX"
+    return "XQ" + str(n).translate(_DIGIT_LETTERS) + "QX"
 
 
 def _placeholder_num(code: str) -> int:
-    return int("".join(str("abcdefghij".index(c)) for c in code.lower()))
+    return int(code.lower().translate(_LETTER_DIGITS))
 _UNKNOWN_MARK_RE = re.compile(r"(?<![\w@.])[*#@](?=[^\W\d_])")
 
 
@@ -74,11 +108,11 @@ class Backend(Protocol):
         self,
         texts: Sequence[str],
         variants: Sequence[str | None] | None = None,
-        tokens: Sequence[list[Word] | None] | None = None,
+        tokens: Sequence[Tokens | None] | None = None,
     ) -> list[str]:
         """Bokmål versions of ``texts`` (same order, same length).
 
-        ``tokens``: each text's ``words(text)`` if the caller has them already.
+        ``tokens``: each text's ``Tokens(text)`` if the caller has them already.
         """
         ...
 
@@ -96,18 +130,23 @@ def _carry_over_span(
     guarded inflection rules outside Nynorsk segments too (post-edit).
     Multi-word lexicon entries are tried first (longest first), then each
     word with its clause neighbours (which may lie outside the span).
-    Linear in the span: phrases are looked up by their first word, and
-    outside Nynorsk segments a word whose carry-over cannot depend on its
-    neighbours is skipped without building its context.
+    Linear in the span: phrases are looked up by their first word;
+    outside Nynorsk segments the words that the carry-over leaves alone in
+    every context (``_passed_over_outside_nn``, most of them) are passed
+    over before the loop, and inside them a word whose carry-over does not
+    depend on its context (``translate_in_nn_anywhere``) is translated
+    without building it.
     """
-    text, ws, low = tok.text, tok.words, tok.lower
+    text, forms, low, starts, ends = tok.text, tok.forms, tok.lower, tok.starts, tok.ends
     span = tok.index_range(start, end)
     hi = span.stop
+    if not nn:
+        span = list(compress(span, map(not_, map(_passed_over_outside_nn, forms[span.start : hi], repeat(rules)))))
     by_first = phrases_by_first_word()
     skip_until = -1
     for i in span:
-        w = ws[i]
-        if w.start < skip_until or w.protected:
+        w_start = starts[i]
+        if w_start < skip_until or tok.protected[i]:
             continue
         lw = low[i]
         # multi-word entries
@@ -116,27 +155,44 @@ def _carry_over_span(
             if e.scope == "nn" and not nn:
                 continue
             j_end = i + len(seq)
-            if j_end > hi or tuple(low[i:j_end]) != seq:
+            if j_end > hi or low[i + 1] != seq[1] or tuple(low[i:j_end]) != seq:
                 continue
-            if any(text[ws[t].end : ws[t + 1].start] != " " for t in range(i, j_end - 1)):
+            if any(text[ends[t] : starts[t + 1]] != " " for t in range(i, j_end - 1)):
                 continue
-            last = ws[j_end - 1]
+            last_end = ends[j_end - 1]
             if e.nb_form != e.nn_form:
-                edits[w.start] = (last.end, match_case(text[w.start : last.end], e.nb_form))
-            skip_until = last.end
+                edits[w_start] = (last_end, match_case(text[w_start:last_end], e.nb_form))
+            skip_until = last_end
             done = True
             break
         if done:
             continue
-        capital = w.text[:1].isupper()
-        if not nn and left_alone_outside_nn(lw, capital, rules):
-            continue
-        prev, nxt = tok.neighbours(i)
-        prev2 = tok.neighbours(i - 1)[0] if prev is not None else None
-        inf = _infinitive_before(tok, i, start)
-        out = translate_word(lw, Ctx(prev=prev, next=nxt, prev2=prev2, sent_start=w.sent_start, nn=nn, inf=inf, capital=capital, rules=rules))
+        form = forms[i]
+        capital = form[:1].isupper()
+        if nn:
+            fixed, out = translate_in_nn_anywhere(lw, capital)
+        else:
+            if left_alone_outside_nn(lw, capital, rules):
+                continue
+            fixed = False
+        if not fixed:
+            prev, nxt = tok.neighbours(i)
+            prev2 = tok.neighbours(i - 1)[0] if prev is not None else None
+            inf = _infinitive_before(tok, i, start)
+            ctx = Ctx(prev=prev, next=nxt, prev2=prev2, sent_start=tok.opens[i], nn=nn, inf=inf, capital=capital, rules=rules)
+            out = translate_word(lw, ctx)
         if out is not None:
-            edits[w.start] = (w.end, match_case(w.text, out))
+            edits[w_start] = (ends[i], match_case(form, out))
+
+
+@lru_cache(maxsize=200_000)
+def _passed_over_outside_nn(form: str, rules: bool) -> bool:
+    """The carry-over outside a Nynorsk segment leaves the word alone wherever it stands.
+
+    No word rule changes it (``unchanged_outside_nn``) and no multi-word
+    lexicon entry starts with it.
+    """
+    return unchanged_outside_nn(form, rules) and form.lower() not in phrases_by_first_word()
 
 
 def _infinitive_before(tok: Tokens, i: int, start: int) -> bool:
@@ -149,6 +205,36 @@ def _infinitive_before(tok: Tokens, i: int, start: int) -> bool:
         if tok.lower[j] in INFINITIVE_TRIGGERS:
             return True
     return False
+
+
+def _word_opcodes(a: list[str], b: list[str]) -> list[tuple[str, int, int, int, int]]:
+    """``difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes()``, without the matcher when ``a == b``.
+
+    (Apertium leaves many segments word for word; equal sequences are one
+    "equal" block, or none when empty, as the matcher says.)
+    """
+    if a == b:
+        return [("equal", 0, len(a), 0, len(b))] if a else []
+    return difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes()
+
+
+def _covering_test(spans: list[tuple[int, int, str]]) -> Callable[[int], bool]:
+    """A test ``covered(x)``: does ``sa <= x < sb`` hold for any (sa, sb, _) of ``spans`` (as they are now)?
+
+    Bisection over the spans sorted by start, with the furthest end reached
+    so far, so overlapping spans are fine.
+    """
+    if not spans:
+        return lambda x: False
+    ordered = sorted((sa, sb) for sa, sb, _ in spans)
+    starts = [sa for sa, _ in ordered]
+    reach = list(accumulate((sb for _, sb in ordered), max))  # reach[k]: furthest end of ordered[:k + 1]
+
+    def covered(x: int) -> bool:
+        k = bisect_right(starts, x)
+        return k > 0 and reach[k - 1] > x
+
+    return covered
 
 
 def _apply_edits(text: str, edits: dict[int, tuple[int, str]]) -> str:
@@ -165,17 +251,25 @@ def _apply_edits(text: str, edits: dict[int, tuple[int, str]]) -> str:
     return "".join(out)
 
 
-def _post_variant(text: str, variant: str | None, ws: list[Word]) -> str:
-    return variant if variant in ("nb", "nn", "mixed") else detect_variant(text, ws=ws).variant
+def _post_variant(tok: Tokens, variant: str | None) -> str:
+    return variant if variant in ("nb", "nn", "mixed") else detect_variant(tok.text, tokens=tok).variant
 
 
-def _inputs(texts, variants, tokens) -> list[tuple[str, str | None, list[Word] | None]]:
+def _inputs(texts, variants, tokens) -> list[tuple[str | None, Tokens]]:
+    """(variant, ``Tokens``) of each text; the tokens are made here where the caller has none."""
     texts = list(texts)
     vs = list(variants) if variants is not None else [None] * len(texts)
     ts = list(tokens) if tokens is not None else [None] * len(texts)
     if not len(texts) == len(vs) == len(ts):
         raise ValueError("texts, variants and tokens differ in length")
-    return list(zip(texts, vs, ts))
+    out = []
+    for text, v, tok in zip(texts, vs, ts):
+        if tok is None:
+            tok = Tokens(text)
+        elif tok.text != text:
+            raise ValueError("tokens of another text")
+        out.append((v, tok))
+    return out
 
 
 class LexiconBackend:
@@ -191,12 +285,12 @@ class LexiconBackend:
     def __init__(self) -> None:
         self.version = f"lexicon-{lexicon_version()}"
 
-    def translate_text(self, text: str, variant: str | None = None, ws: list[Word] | None = None) -> str:
-        """Bokmål version of one post (``variant``: the post's, if known; ``ws``: ``words(text)``, if known)."""
-        tok = Tokens(text, ws)
-        pv = _post_variant(text, variant, tok.words)
+    def translate_text(self, text: str, variant: str | None = None, tok: Tokens | None = None) -> str:
+        """Bokmål version of one post (``variant``: the post's, if known; ``tok``: ``Tokens(text)``, if known)."""
+        tok = Tokens(text) if tok is None else tok
+        pv = _post_variant(tok, variant)
         edits: dict[int, tuple[int, str]] = {}
-        for a, b, lab in label_segments(text, pv, ws=tok.words):
+        for a, b, lab in label_token_segments(tok, pv):
             _carry_over_span(tok, a, b, lab == "nn", edits)
         return _apply_edits(text, edits)
 
@@ -204,10 +298,10 @@ class LexiconBackend:
         self,
         texts: Sequence[str],
         variants: Sequence[str | None] | None = None,
-        tokens: Sequence[list[Word] | None] | None = None,
+        tokens: Sequence[Tokens | None] | None = None,
     ) -> list[str]:
         """Bokmål versions of ``texts``."""
-        return [self.translate_text(t, v, ws) for t, v, ws in _inputs(texts, variants, tokens)]
+        return [self.translate_text(tok.text, v, tok) for v, tok in _inputs(texts, variants, tokens)]
 
 
 # --------------------------------------------------------------------------
@@ -279,24 +373,21 @@ class ApertiumBackend:
         self,
         texts: Sequence[str],
         variants: Sequence[str | None] | None = None,
-        tokens: Sequence[list[Word] | None] | None = None,
+        tokens: Sequence[Tokens | None] | None = None,
     ) -> list[str]:
         """Bokmål versions of ``texts`` with one Apertium request for the batch."""
         plans = []
         blocks: list[str] = []
-        for text, v, ws in _inputs(texts, variants, tokens):
-            tok = Tokens(text, ws)
-            pv = _post_variant(text, v, tok.words)
+        for v, tok in _inputs(texts, variants, tokens):
+            text = tok.text
+            pv = _post_variant(tok, v)
             edits: dict[int, tuple[int, str]] = {}
             jobs = []
-            titles = None
-            for a, b, lab in label_segments(text, pv, ws=tok.words):
+            for a, b, lab in label_token_segments(tok, pv):
                 if lab != "nn":
                     _carry_over_span(tok, a, b, False, edits)
                     continue
-                if titles is None:
-                    titles = quoted_title_spans(text)
-                job = self._protect(tok, a, b, titles)
+                job = self._protect(tok, a, b, tok.title_spans())
                 jobs.append((a, b, len(blocks), job))
                 blocks.append(job["block"])
             plans.append((tok, edits, jobs))
@@ -324,9 +415,7 @@ class ApertiumBackend:
         form, lexicon translation or None, is-Bokmål-form, in the reviewed
         lexicon)) used to post-edit Apertium's output word by word.
         """
-        from .lexicon import is_nb_word, is_nn_only_word
-
-        text, ws = tok.text, tok.words
+        text, forms, starts, ends = tok.text, tok.forms, tok.starts, tok.ends
         span = tok.index_range(a, b)
         lex_edits: dict[int, tuple[int, str]] = {}
         _carry_over_span(tok, a, b, True, lex_edits)
@@ -334,25 +423,33 @@ class ApertiumBackend:
         for qa, qb in titles:
             if a <= qa and qb <= b:
                 spans.append((qa, qb, text[qa:qb]))
-        for m in RAW_TOKEN_RE.finditer(text, a, b):  # e-mails, URLs, @/# tags: Apertium mangles them
-            spans.append((m.start(), m.end(), m.group(0)))
+        if has_raw_hint(text[a:b]):
+            for m in RAW_TOKEN_RE.finditer(text, a, b):  # e-mails, URLs, @/# tags: Apertium mangles them
+                spans.append((m.start(), m.end(), m.group(0)))
         for s0, (e0, new) in lex_edits.items():  # multi-word lexicon phrases
             if a <= s0 and e0 <= b and " " in text[s0:e0].strip():
                 spans.append((s0, e0, new))
+        # The words inside these spans stay as they are; the spans added in the
+        # loop below cover one word each, so no later word can fall into them.
+        covered = _covering_test(spans)
         lex = lexicon()
-        for i in span:
-            w = ws[i]
-            if any(sa <= w.start < sb for sa, sb, _ in spans):
+        lo, hi = span.start, span.stop
+        # only names and the words of _hidden_from_apertium can need a placeholder
+        candidates = compress(span, map(or_, tok.protected[lo:hi], map(_hidden_from_apertium, forms[lo:hi])))
+        for i in candidates:
+            w_start = starts[i]
+            if covered(w_start):
                 continue
             lw = tok.lower[i]
             if not lw.isalpha():
                 continue
-            acronym = len(w.text) > 1 and w.text.isupper() and lw not in lex
-            if w.protected or acronym:
-                spans.append((w.start, w.end, w.text))
+            form = forms[i]
+            acronym = len(form) > 1 and form.isupper() and lw not in lex
+            if tok.protected[i] or acronym:
+                spans.append((w_start, ends[i], form))
             elif lw in APERTIUM_PROTECT:
-                e_end, new = lex_edits.get(w.start, (w.end, w.text))
-                spans.append((w.start, e_end, new))
+                e_end, new = lex_edits.get(w_start, (ends[i], form))
+                spans.append((w_start, e_end, new))
         spans.sort()
         fills: dict[int, str] = {}
         src: list[tuple[str, str | None, bool, bool]] = []
@@ -372,19 +469,18 @@ class ApertiumBackend:
         out.append(text[pos:b])
         block = "".join(out).strip()
         # word list of the block, aligned to the original words (same order)
-        free = iter(i for i in span if not any(sa <= ws[i].start < sb for sa, sb, _ in kept))
-        for m in WORD_RE.finditer(block):
-            t = m.group()
-            if _PLACEHOLDER_RE.fullmatch(t):
+        replaced = _covering_test(kept)
+        free = iter([i for i in span if not replaced(starts[i])] if kept else span)
+        for t in WORD_RE.findall(block):
+            if t[0] in "Xx" and _PLACEHOLDER_RE.fullmatch(t):
                 src.append((t.lower(), None, False, False))
                 continue
             i = next(free, None)
-            if i is None or ws[i].text != t:  # should not happen; disable post-edit alignment
+            if i is None or forms[i] != t:  # should not happen; disable post-edit alignment
                 return {"block": block, "fills": fills, "src": []}
             lw = tok.lower[i]
-            tr = lex_edits.get(ws[i].start)
-            keep_ok = is_nb_word(lw) and not is_nn_only_word(lw)
-            src.append((lw, tr[1] if tr else None, keep_ok, lw in lex))
+            tr = lex_edits.get(starts[i])
+            src.append((lw, tr[1] if tr else None, *_kept_and_reviewed(lw)))
         return {"block": block, "fills": fills, "src": src}
 
     def _restore(self, out: str, job: dict) -> str:
@@ -397,16 +493,13 @@ class ApertiumBackend:
         fills the placeholders; finally the lexicon carries over any word
         that is still not Bokmål.
         """
-        import difflib
-
         out = _UNKNOWN_MARK_RE.sub("", out)
         src = job["src"]
-        ows = [(m.start(), m.end(), m.group()) for m in WORD_RE.finditer(out)]  # (start, end, text)
+        ows = word_spans(out)  # (start, end, text)
         a_seq = [s[0] for s in src]
         b_seq = [t.lower() for _, _, t in ows]
         edits: dict[int, tuple[int, str]] = {}
-        sm = difflib.SequenceMatcher(a=a_seq, b=b_seq, autojunk=False)
-        for tag, i1, i2, j1, j2 in sm.get_opcodes():
+        for tag, i1, i2, j1, j2 in _word_opcodes(a_seq, b_seq):
             if tag in ("equal", "replace") and i2 - i1 == j2 - j1:
                 for i, j in zip(range(i1, i2), range(j1, j2)):
                     form, tr, keep_ok, reviewed = src[i]
@@ -428,7 +521,13 @@ class ApertiumBackend:
                 if first is not None and j2 > j1:
                     edits[first[0]] = (ows[j2 - 1][1], match_case(first[2], repl))
         out = _apply_edits(out, edits)
-        out = _PLACEHOLDER_RE.sub(lambda m: job["fills"].get(_placeholder_num(m.group(1)), m.group(0)), out)
+        if job["fills"]:
+            out = _PLACEHOLDER_RE.sub(lambda m: job["fills"].get(_placeholder_num(m.group(1)), m.group(0)), out)
+        found = WORD_RE.findall(out)
+        if all(map(unchanged_outside_nn, found, repeat(True))):
+            low = list(map(str.lower, found))
+            if phrase_openings().isdisjoint(zip(low, low[1:])):
+                return out  # the carry-over below would change no word and start no multi-word entry
         edits = {}
         _carry_over_span(Tokens(out), 0, len(out), False, edits, rules=True)
         return _apply_edits(out, edits)
@@ -450,7 +549,7 @@ def get_backend(name: str = "auto") -> Backend:
 
 
 # The word lists the stage loads once per process (see preload and release).
-_PRELOADED = (nb_forms, nn_only, nb_only, lexicon, phrases_by_first_word)
+_PRELOADED = (nb_forms, nn_only, nb_only, lexicon, phrases_by_first_word, phrase_openings)
 
 
 def preload(backend: str = "auto") -> None:
@@ -482,12 +581,12 @@ def to_bokmal(
     texts: Iterable[str],
     backend: str | Backend = "auto",
     variants: Sequence[str | None] | None = None,
-    tokens: Sequence[list[Word] | None] | None = None,
+    tokens: Sequence[Tokens | None] | None = None,
 ) -> list[str]:
     """The posts ``texts`` in Bokmål (batch API; one Apertium request per call).
 
     ``variants`` optionally gives each post's detected variant (else it is
-    detected here); ``tokens`` each post's ``words(text)`` if the caller
+    detected here); ``tokens`` each post's ``Tokens(text)`` if the caller
     has them already. Bokmål is left untouched except for unambiguous
     non-Bokmål words; names, quoted titles, case, punctuation and all
     whitespace/newlines are kept.

@@ -176,6 +176,12 @@ def phrases_by_first_word() -> dict[str, tuple[tuple[tuple[str, ...], Entry], ..
     return {first: tuple(group) for first, group in out.items()}
 
 
+@lru_cache(maxsize=None)
+def phrase_openings() -> frozenset[tuple[str, str]]:
+    """The first two words of every multi-word entry: no entry can start where the next two words are not one of them."""
+    return frozenset(seq[:2] for seq, _ in phrases())
+
+
 def lexicon_version() -> str:
     """Short content hash of the seed lexicon (recorded in backend versions)."""
     import hashlib
@@ -562,6 +568,42 @@ def left_alone_outside_nn(w: str, capital: bool, rules: bool) -> bool:
             if out is not None and out != w:
                 return False
     return True
+
+
+# The words that ``_context_rule`` handles by name in a Nynorsk segment; its
+# only other branch there is the neuter plural (``_neuter_noun``). Keep in
+# step with it.
+CONTEXT_WORDS_IN_NN = frozenset({"dei", "kvar", "si", "kor", "anna", "set", "løyve", "sjølve", "sett", "auke"})
+
+
+@lru_cache(maxsize=200_000)
+def translate_in_nn_anywhere(w: str, capital: bool) -> tuple[bool, str | None]:
+    """``(True, out)`` when ``translate_word(w, ctx)`` is ``out`` for every context inside a Nynorsk segment.
+
+    That is for every ``ctx`` with ``nn=True`` and the given ``capital``,
+    whatever the neighbouring words, the sentence start, the infinitive
+    marker and ``rules``; ``(False, None)`` when the outcome may depend on
+    them. The carry-over of a Nynorsk segment then skips building the
+    context of such words.
+    """
+    if w in CONTEXT_WORDS_IN_NN or _neuter_noun(w):
+        return False, None
+    outs = {_translate_plain(w, True, inf, sent_start, capital, True) for inf in (False, True) for sent_start in (False, True)}
+    if len(outs) != 1:
+        return False, None
+    out = outs.pop()
+    return True, (None if out == w else out)
+
+
+@lru_cache(maxsize=200_000)
+def unchanged_outside_nn(word: str, rules: bool) -> bool:
+    """``left_alone_outside_nn`` for a word as written (``capital`` from its first letter).
+
+    True when no word rule changes ``word`` outside a Nynorsk segment,
+    whatever its context; a multi-word entry that starts with it may still
+    apply (see ``phrase_openings``).
+    """
+    return left_alone_outside_nn(word.lower(), word[:1].isupper(), rules)
 
 
 WORD_CHARS = re.compile(r"[^\W\d_]+")

@@ -12,11 +12,12 @@ import re
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import accumulate
+from itertools import accumulate, compress
 
 WORD_RE = re.compile(r"[^\W\d_]+")
 # A sentence ends at . ! ? (or …) followed by whitespace; lines always end a segment.
-_SEG_END = re.compile(r"(?<=[.!?…])[ \t]+(?=\S)|\n")
+# (The separator is group 1 after a sentence end, the whole match at a newline.)
+_SEG_END = re.compile(r"[.!?…]([ \t]+)(?=\S)|\n")
 # Quoted spans: «...», "...", “...”; a title starts with an upper-case letter.
 MAX_TITLE_WORDS = 8
 _QUOTE_RE = re.compile(r"«[^»\n]{1,400}»|\"[^\"\n]{1,400}\"|“[^”\n]{1,400}”")
@@ -50,9 +51,10 @@ def segments(text: str) -> list[tuple[int, int]]:
     spans = []
     pos = 0
     for m in _SEG_END.finditer(text):
-        if m.start() > pos:
-            spans.append((pos, m.start()))
-        pos = m.end()
+        sep_start, sep_end = m.span(1) if m.group(1) is not None else m.span()
+        if sep_start > pos:
+            spans.append((pos, sep_start))
+        pos = sep_end
     if pos < len(text):
         spans.append((pos, len(text)))
     return [(a, b) for a, b in spans if text[a:b].strip()]
@@ -79,6 +81,30 @@ def quoted_title_spans(text: str) -> list[tuple[int, int]]:
     return out
 
 
+def word_spans(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, form) of each ``WORD_RE`` match in ``text`` (without a match object per word)."""
+    parts = _WORD_SPLIT.split(text)  # [gap, word, gap, word, ..., gap]
+    bounds = list(accumulate(map(len, parts)))  # bounds[2k]: start of word k, bounds[2k + 1]: its end
+    return list(zip(bounds[0:-1:2], bounds[1::2], parts[1::2]))
+
+
+def _quote_positions(text: str) -> list[int]:
+    """Sorted offsets of the characters of ``_QUOTE_OPENERS`` in ``text``."""
+    out = []
+    for q in _QUOTE_OPENERS:
+        i = text.find(q)
+        while i >= 0:
+            out.append(i)
+            i = text.find(q, i + 1)
+    out.sort()
+    return out
+
+
+def has_raw_hint(text: str) -> bool:
+    """False when ``RAW_TOKEN_RE`` cannot match in ``text`` (a cheap test before the slower scan)."""
+    return any(h in text for h in _RAW_HINTS)
+
+
 def words(text: str) -> list[Word]:
     """All words of ``text`` with sentence-start flags and name protection.
 
@@ -89,33 +115,10 @@ def words(text: str) -> list[Word]:
     Caveat: a name that opens a sentence is not detected here (the
     carry-over leaves unknown capitalised words alone instead).
     Linear in the length of ``text`` (spans are looked up by bisection,
-    per-word facts are memoised per process).
+    per-word facts are memoised per process). ``Tokens(text)`` holds the
+    same words as parallel lists (no object per word).
     """
-    spans = quoted_title_spans(text)
-    if any(h in text for h in _RAW_HINTS):
-        spans += [m.span() for m in RAW_TOKEN_RE.finditer(text)]
-    if spans:
-        spans.sort()
-        span_starts = [a for a, _ in spans]
-        reach = list(accumulate((b for _, b in spans), max))  # reach[k]: furthest end of spans[:k + 1]
-    parts = _WORD_SPLIT.split(text)  # [gap, word, gap, word, ..., gap]
-    out: list[Word] = []
-    start = len(parts[0])
-    for k in range(1, len(parts), 2):
-        w = parts[k]
-        end = start + len(w)
-        if k == 1:
-            sent_start = True
-        else:
-            gap = parts[k - 1]
-            sent_start = gap != " " and _is_boundary(gap)
-        protected = not sent_start and w[0].isupper() and _name_like(w)
-        if not protected and spans:
-            i = bisect_right(span_starts, start)
-            protected = i > 0 and reach[i - 1] > start
-        out.append(Word(start, end, w, sent_start, protected))
-        start = end + len(parts[k + 1])
-    return out
+    return Tokens(text).words
 
 
 @lru_cache(maxsize=4096)
@@ -126,8 +129,11 @@ def _is_boundary(gap: str) -> bool:
 
 @lru_cache(maxsize=100_000)
 def _name_like(w: str) -> bool:
-    """A capitalised word inside a sentence is a name unless it is an acronym or a Nynorsk common word."""
-    return not w.isupper() and not _common_nn(w.lower())
+    """A capitalised word inside a sentence is a name unless it is an acronym or a Nynorsk common word.
+
+    (Whether it stands inside a sentence is for the caller to check.)
+    """
+    return w[0].isupper() and not w.isupper() and not _common_nn(w.lower())
 
 
 def _common_nn(lw: str) -> bool:
@@ -147,62 +153,141 @@ def segment_words(text: str, ws: list[Word]) -> list[tuple[int, int, list[Word]]
     segment as in the whole text and are shared; only quoted titles can
     differ (a quote may pair differently across sentences), so a segment
     with a quotation mark, or inside a quoted title of the whole text, is
-    tokenised on its own.
+    tokenised on its own (``Tokens.segment_ranges`` tells which).
     """
-    spans = segments(text)
-    quoted = any(q in text for q in _QUOTE_OPENERS)
-    titles = quoted_title_spans(text) if quoted else []
     out = []
-    i, n = 0, len(ws)
-    for a, b in spans:
-        while i < n and ws[i].start < a:
-            i += 1
-        j = i
-        while j < n and ws[j].end <= b:
-            j += 1
-        if quoted and (
-            any(q in text[a:b] for q in _QUOTE_OPENERS) or any(qa < b and a < qb for qa, qb in titles)
-        ):
-            seg_ws = [Word(w.start + a, w.end + a, w.text, w.sent_start, w.protected) for w in words(text[a:b])]
+    for a, b, i, j, own in Tokens(text, ws).segment_ranges():
+        if own is None:
+            out.append((a, b, ws[i:j]))
         else:
-            seg_ws = ws[i:j]
-        out.append((a, b, seg_ws))
-        i = j
+            out.append((a, b, [Word(w.start + a, w.end + a, w.text, w.sent_start, w.protected) for w in own.words]))
     return out
 
 
 @lru_cache(maxsize=4096)
-def _gap_facts(gap: str) -> tuple[bool, bool]:
-    """(only whitespace, has a clause break) for the text between two words."""
-    return not gap.strip(), _CLAUSE_BREAK.search(gap) is not None
+def _only_whitespace(gap: str) -> bool:
+    """Only whitespace stands between two words."""
+    return not gap.strip()
+
+
+@lru_cache(maxsize=4096)
+def _clause_break(gap: str) -> bool:
+    """A clause break (``.!?:;,`` newline or bracket) stands between two words."""
+    return _CLAUSE_BREAK.search(gap) is not None
 
 
 class Tokens:
-    """One text's words with what the carry-over asks about them, computed once.
+    """One text's words as parallel lists, with what the normalise stage asks about them, computed once.
 
-    ``lower``: each word lower-case; ``joined[i]``: only whitespace stands
-    between word ``i - 1`` and word ``i``; ``broken[i]``: a clause break
+    Word ``k`` is ``forms[k] == text[starts[k]:ends[k]]``; ``opens[k]``: it
+    opens a sentence, line or list item; ``protected[k]``: a name, or inside
+    a quoted title, e-mail address, URL or @/# tag (see ``words``);
+    ``lower[k]``: its lower-case form; ``joined[k]``: only whitespace stands
+    between word ``k - 1`` and word ``k``; ``broken[k]``: a clause break
     (``.!?:;,`` newline or bracket) stands between them (both False for the
-    first word).
+    first word); ``words``: the same words as ``Word`` objects. The last
+    three are made when first asked for (most texts never need them).
+    ``Tokens(text, ws)`` takes the words ``ws = words(text)`` that the
+    caller has.
     """
 
-    __slots__ = ("text", "words", "lower", "starts", "ends", "joined", "broken")
+    __slots__ = (
+        "text", "forms", "starts", "ends", "opens", "protected", "lower", "_gaps", "_joined", "_broken", "_words",
+        "_titles",
+    )
 
     def __init__(self, text: str, ws: list[Word] | None = None) -> None:
         self.text = text
-        self.words = words(text) if ws is None else ws
-        self.lower = [w.text.lower() for w in self.words]
-        self.starts = [w.start for w in self.words]
-        self.ends = [w.end for w in self.words]
-        n = len(self.words)
-        self.joined = [False] * n
-        self.broken = [False] * n
-        for k in range(1, n):
-            gap = text[self.ends[k - 1] : self.starts[k]]
-            if gap == " ":
-                self.joined[k] = True
-            else:
-                self.joined[k], self.broken[k] = _gap_facts(gap)
+        self._words = ws
+        self._titles: list[tuple[int, int]] | None = None
+        self._joined: list[bool] | None = None
+        self._broken: list[bool] | None = None
+        if ws is None:
+            parts = _WORD_SPLIT.split(text)  # [gap, word, gap, word, ..., gap]
+            self.forms = forms = parts[1::2]
+            self._gaps = parts[2:-1:2]  # _gaps[k] stands between word k and word k + 1
+            bounds = list(accumulate(map(len, parts)))  # bounds[2k]: start of word k, bounds[2k + 1]: its end
+            self.starts = bounds[0:-1:2]
+            self.ends = bounds[1::2]
+        else:
+            self.forms = forms = [w.text for w in ws]
+            self.starts = [w.start for w in ws]
+            self.ends = [w.end for w in ws]
+            self._gaps = [text[end:start] for end, start in zip(self.ends, self.starts[1:])]
+        self.opens = [True] if forms else []  # the first word opens the text
+        self.opens += map(_is_boundary, self._gaps)
+        self.lower = list(map(str.lower, forms))
+        if ws is not None:
+            self.protected = [w.protected for w in ws]
+        else:
+            self.protected = names = list(map(_name_like, forms))
+            for k in compress(range(len(names)), self.opens):
+                names[k] = False  # a capitalised word that opens a sentence is no name
+            self._protect_spans()
+
+    @property
+    def joined(self) -> list[bool]:
+        """``joined[k]``: only whitespace stands between word ``k - 1`` and word ``k`` (made when first asked for)."""
+        if self._joined is None:
+            self._joined = [False] if self.forms else []
+            self._joined += map(_only_whitespace, self._gaps)
+        return self._joined
+
+    @property
+    def broken(self) -> list[bool]:
+        """``broken[k]``: a clause break stands between word ``k - 1`` and word ``k`` (made when first asked for)."""
+        if self._broken is None:
+            self._broken = [False] if self.forms else []
+            self._broken += map(_clause_break, self._gaps)
+        return self._broken
+
+    def _protect_spans(self) -> None:
+        """Protect the words that start inside quoted titles, e-mail addresses, URLs and @/# tags."""
+        text, starts, protected = self.text, self.starts, self.protected
+        spans = list(self.title_spans())
+        if has_raw_hint(text):
+            spans += [m.span() for m in RAW_TOKEN_RE.finditer(text)]
+        for a, b in spans:
+            for k in range(bisect_left(starts, a), bisect_left(starts, b)):
+                protected[k] = True
+
+    def title_spans(self) -> list[tuple[int, int]]:
+        """``quoted_title_spans(text)`` (computed once)."""
+        if self._titles is None:
+            self._titles = quoted_title_spans(self.text)
+        return self._titles
+
+    @property
+    def words(self) -> list[Word]:
+        """The words as ``Word`` objects (``words(text)``)."""
+        if self._words is None:
+            self._words = list(map(Word, self.starts, self.ends, self.forms, self.opens, self.protected))
+        return self._words
+
+    def segment_ranges(self) -> list[tuple[int, int, int, int, Tokens | None]]:
+        """Each segment ``(a, b)`` of the text (``segments``) with its words ``i:j`` (see ``segment_words``).
+
+        The fifth item is None when the segment's words are words ``i:j`` of
+        the text as they are, else the ``Tokens`` of ``text[a:b]`` (a segment
+        with a quotation mark, or inside a quoted title of the whole text,
+        whose words are tokenised on their own).
+        """
+        text, starts, ends = self.text, self.starts, self.ends
+        quotes = _quote_positions(text)
+        titles = self.title_spans() if quotes else []
+        out = []
+        i = 0
+        for a, b in segments(text):
+            i = max(i, bisect_left(starts, a))  # the first word from a on
+            j = max(i, bisect_right(ends, b))  # after the last word that ends by b
+            own = None
+            if quotes:
+                q = bisect_left(quotes, a)
+                if (q < len(quotes) and quotes[q] < b) or any(qa < b and a < qb for qa, qb in titles):
+                    own = Tokens(text[a:b])
+            out.append((a, b, i, j, own))
+            i = j
+        return out
 
     def index_range(self, start: int, end: int) -> range:
         """Indices of the words that lie inside ``text[start:end]``."""
