@@ -294,27 +294,32 @@ def load_shared_resources(later: tuple[str, ...], keep_names: bool, backend: str
     pages with the parent (copy-on-write) instead of each loading its own
     copy, which keeps the memory of a ``--jobs N`` run close to that of one
     process. ``gc.freeze()`` keeps the garbage collector from writing to the
-    shared objects (which would copy their pages). Apertium is not started
-    here: each process starts its own on first use.
+    shared objects (which would copy their pages); it is called after each
+    resource, so that the collections while the next one loads do not
+    traverse the millions of objects loaded before (they find nothing to
+    free there). Apertium is not started here: each process starts its own
+    on first use.
     """
     from pipeline.places import load_gazetteer
     from pipeline.privacy import load_resources
 
-    load_lexicon()
+    loaders = [load_lexicon]
     if not keep_names:
-        load_resources()
-        language_model(model)
+        loaders += [load_resources, lambda: language_model(model)]
     if "normalise" in later:
         from pipeline.normalise import preload
 
-        preload(backend)
+        loaders.append(lambda: preload(backend))
     if "who" in later:
         import pipeline.who  # noqa: F401  (compiles its patterns on import)
 
-        load_gazetteer()
+        loaders.append(load_gazetteer)
     if "tag" in later:
-        get_tagger(model=model)
-    gc.freeze()
+        loaders.append(lambda: get_tagger(model=model))
+    gc.freeze()  # the modules imported so far
+    for load in loaders:
+        load()
+        gc.freeze()
 
 
 def release_shared_resources() -> None:

@@ -48,7 +48,7 @@ from spacy.attrs import IDX, LEMMA, LENGTH, LIKE_NUM, ORTH
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from pipeline.codebook import Codebook, Term, codebook_frame, load_codebook
+from pipeline.codebook import Codebook, Term, codebook_frame, compiled_pattern, load_codebook
 from pipeline.segment import segments_frame
 
 log = logging.getLogger("pipeline.tag")
@@ -214,13 +214,13 @@ class Tagger:
                 if spec.kind == "glob":
                     if spec.regex not in globs:
                         globs[spec.regex] = len(glob_list)
-                        glob_list.append((re.compile(spec.regex), spec.literals))
+                        glob_list.append((compiled_pattern(spec.regex), spec.literals))
                     words.append(("glob", globs[spec.regex], spec.pos))
                 elif spec.kind == "exact":
                     if spec.regex not in exacts:
                         exacts[spec.regex] = len(self._exact)
                         lits = frozenset(spec.literals) if spec.literals else None
-                        self._exact.append((lits, re.compile(spec.regex)))
+                        self._exact.append((lits, compiled_pattern(spec.regex)))
                     words.append(("exact", exacts[spec.regex], spec.pos))
                 else:
                     words.append(("num", 0, spec.pos))
