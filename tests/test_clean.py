@@ -423,3 +423,12 @@ def test_lexicon_holds_each_listed_word_once_in_lower_case(lex):
     assert lex._words == sorted({w.lower() for w in listed})
     assert Lexicon(["Øy", "b", "A", "a", "", "ÆRE"], use_wordfreq=False)._words == ["a", "b", "ære", "øy"]
     assert Lexicon(["to\nlinjer", "B"], use_wordfreq=False)._words == ["b", "to\nlinjer"]
+
+
+def test_restore_word_answers_for_the_lexicon_it_is_given():
+    """restore_word remembers answers per lexicon: a second lexicon gets its own, a repeat the same."""
+    with_fl = Lexicon(["flyt"], use_wordfreq=False)
+    with_fi = Lexicon(["fiyt"], use_wordfreq=False)
+    assert restore_word("\ufffdyt", with_fl)[0] == "flyt"
+    assert restore_word("\ufffdyt", with_fi)[0] == "fiyt"
+    assert restore_word("\ufffdyt", with_fl) == restore_word("\ufffdyt", with_fl)
