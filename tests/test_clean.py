@@ -457,3 +457,12 @@ def test_is_lower_case_on_every_latin1_letter():
 def test_lexicon_words_are_the_distinct_listed_words_in_lower_case_sorted(words):
     lexicon = Lexicon(words, use_wordfreq=False)
     assert lexicon._words == sorted({w.lower() for w in words if w})
+
+
+def test_restore_word_answers_for_the_lexicon_it_is_given():
+    """restore_word remembers answers per lexicon: a second lexicon gets its own, a repeat the same."""
+    with_fl = Lexicon(["flyt"], use_wordfreq=False)
+    with_fi = Lexicon(["fiyt"], use_wordfreq=False)
+    assert restore_word("\ufffdyt", with_fl)[0] == "flyt"
+    assert restore_word("\ufffdyt", with_fi)[0] == "fiyt"
+    assert restore_word("\ufffdyt", with_fl) == restore_word("\ufffdyt", with_fl)
