@@ -19,7 +19,6 @@ import logging
 import multiprocessing
 import pickle
 import time
-import zlib
 from collections import defaultdict
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
@@ -60,6 +59,7 @@ LATER_STAGES = {
     "tag": ("segments", "tags", "theme_matrix"),
 }
 INGEST_TABLES = ("boards", "posts", "repairs")
+_PACK_CODEC = pa.Codec("zstd", compression_level=3)  # how workers pack board results for the parent
 
 
 class BadInputError(RuntimeError):
@@ -347,14 +347,31 @@ def _worker_pool(jobs: int) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(max_workers=jobs, mp_context=context)
 
 
+def pack_result(result: BoardResult) -> bytes:
+    """A board's result pickled and compressed with zstd (see :func:`unpack_result`).
+
+    The first eight bytes hold the size of the pickle, which the decompressor
+    needs. zstd at its default level packs a board several times faster than
+    zlib at its fastest, and smaller, and unpacks several times faster.
+    """
+    data = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
+    return len(data).to_bytes(8, "little") + _PACK_CODEC.compress(data, asbytes=True)
+
+
+def unpack_result(packed: bytes) -> BoardResult:
+    """The result that :func:`pack_result` packed."""
+    size = int.from_bytes(packed[:8], "little")
+    return pickle.loads(_PACK_CODEC.decompress(memoryview(packed)[8:], decompressed_size=size))
+
+
 def process_board_packed(*args) -> bytes:
-    """:func:`process_board` for a worker process: its result pickled and compressed.
+    """:func:`process_board` for a worker process: its result packed (:func:`pack_result`).
 
     The parent keeps results in this form until every board is done, so
     that its memory stays small while the workers (and their Apertium
     pipelines) are alive; the rows are unpacked after the workers have ended.
     """
-    return zlib.compress(pickle.dumps(process_board(*args), protocol=pickle.HIGHEST_PROTOCOL), 1)
+    return pack_result(process_board(*args))
 
 
 def _board_results(
@@ -390,7 +407,7 @@ def _board_results(
             result = cached[sha]
             if result is None:
                 if sha in packed:
-                    result = pickle.loads(zlib.decompress(packed.pop(sha)))
+                    result = unpack_result(packed.pop(sha))
                 else:
                     result = process_board(path, sha, keep_names, backend, later, model)
                     bar.update()

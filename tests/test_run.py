@@ -172,3 +172,23 @@ def test_written_bytes_do_not_depend_on_how_the_frame_was_built(processed, tmp_p
         io.write_table(name, rebuilt, tmp_path / "b")
         assert config.table_path(name, tmp_path / "a").read_bytes() == config.table_path(name, tmp_path / "b").read_bytes()
         assert config.table_path(name, tmp_path / "a").read_bytes() == config.table_path(name, processed).read_bytes()
+
+
+def test_a_packed_board_result_unpacks_to_the_same_result(processed):
+    """Workers send results packed (pickle + zstd): unpacking gives back every frame, value and type."""
+    import pickle
+
+    from pipeline.run import BoardResult, pack_result, unpack_result
+
+    frames = {name: io.read_table(name, processed) for name in ("posts", "segments", "tags", "theme_matrix")}
+    result = BoardResult(source_file="x.txt", frames=frames, persons=["Kari Nordmann"], truncated=True,
+                         seconds={"tag": 1.5}, versions={"codebook": {"version": "3"}})
+    packed = pack_result(result)
+    assert isinstance(packed, bytes) and len(packed) < len(pickle.dumps(result))
+    back = unpack_result(packed)
+    assert (back.source_file, back.persons, back.truncated, back.seconds, back.versions) == (
+        "x.txt", ["Kari Nordmann"], True, {"tag": 1.5}, {"codebook": {"version": "3"}})
+    for name, frame in frames.items():
+        pd.testing.assert_frame_equal(back.frames[name], frame, check_exact=True)
+    empty = unpack_result(pack_result(BoardResult(source_file="y.txt", reject="empty export")))
+    assert (empty.source_file, empty.reject, empty.frames) == ("y.txt", "empty export", {})
