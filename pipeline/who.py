@@ -34,6 +34,7 @@ generic label on one board ("Gruppe 3") are taken to be one group.
 from __future__ import annotations
 
 import re
+import string
 from dataclasses import dataclass
 from typing import Callable
 
@@ -53,7 +54,8 @@ from pipeline.places import (
 )
 
 _LOW = "a-zæøåäöüéèáàíóúčđŋšŧžï'’"
-_UP = "A-ZÆØÅÄÖÜÉÈÁČĐŊŠŦŽ"
+_UP_EXTRA = "ÆØÅÄÖÜÉÈÁČĐŊŠŦŽ"
+_UP = "A-Z" + _UP_EXTRA
 # A name as written, or the pseudonym the privacy layer put in its place ("[Person 7]").
 PSEUDONYM = r"\[Person \d+\]"
 NAME_TOKEN = rf"(?:{PSEUDONYM}|[{_UP}][{_LOW}]+(?:-[{_UP}][{_LOW}]+)?|[{_UP}]\.)"
@@ -81,6 +83,10 @@ ORG_ANCHORS = (
     "musikkråd", "Norsk", "Norges", "Nasjonalt", "NORSK", "niversitet", "NTNU", "UiT", "UiB", "UiO", "OsloMet",
     "HVL", "UKM", "KS", "Udir", "Kulturtanken",
 )
+ORG_ANCHOR_RE = re.compile("|".join(re.escape(anchor) for anchor in ORG_ANCHORS))
+# The characters an ORG_RE match can start with (keep in step with ORG_RE): a capital of _UP, the
+# "u" of "universitetet", the "k" of "kulturskole"/"kulturskule".
+ORG_FIRST_CHARS = frozenset(string.ascii_uppercase + _UP_EXTRA + "uk")
 
 # Capitalised words that open headings or sentences, never names.
 NOT_NAMES = frozenset(
@@ -118,6 +124,7 @@ ROLE_WHERE_RE = re.compile(r"(.*?)[ \xa0]+(?:i|på|fra|frå|ved)$")
 ROLE_TAIL_RE = re.compile(r"[ \xa0]+(?:i|på|fra|frå|ved)[ \xa0]+")
 # "Name (role, Organisation)" / "Name (Organisation)"
 NAME_PAREN_RE = re.compile(rf"(?P<name>{NAME})[ \xa0]*\((?P<inner>[^()]{{2,80}})\)")
+_NAME_START_RE = re.compile(rf"[\[{_UP}]")  # the first character of every NAME
 PAREN_ROLE_RE = re.compile(rf"(?P<role>{ROLE_PHRASE})(?:[ \xa0]*,[ \xa0]*|[ \xa0]+(?:i|på|ved)[ \xa0]+|$)")
 # "Name (ref) - Organisation"
 NAME_ORG_RE = re.compile(
@@ -376,11 +383,15 @@ def _orgs(text: str) -> list[tuple[int, int]]:
     starts in order, from the end of the last match, gives the same
     leftmost, non-overlapping matches as ``finditer`` at a fraction of the
     cost (the pattern has no literal prefix, so ``finditer`` tries it at
-    every character).
+    every character). A text without any anchor has no match, and a
+    match can only start at one of :data:`ORG_FIRST_CHARS`.
     """
+    first = ORG_ANCHOR_RE.search(text)  # where the first anchor of any kind stands, if any
+    if first is None:
+        return []
     starts: set[int] = set()
     for anchor in ORG_ANCHORS:
-        a = text.find(anchor)
+        a = text.find(anchor, first.start())
         while a >= 0:
             k = _skip_back(text, _skip_back(text, _skip_back(text, a, False), True), False)
             starts.update(range(k, a + 1))
@@ -388,13 +399,51 @@ def _orgs(text: str) -> list[tuple[int, int]]:
     out: list[tuple[int, int]] = []
     pos = 0
     for p in sorted(starts):
-        if p < pos:
+        if p < pos or text[p] not in ORG_FIRST_CHARS:
             continue
         m = ORG_RE.match(text, p)
         if m:
             out.append((m.start(), m.end()))
             pos = m.end()
     return out
+
+
+def _name_paren_matches(text: str) -> list[re.Match]:
+    """``NAME_PAREN_RE.finditer(text)``, trying the pattern only where a name can start.
+
+    A match is a name, spaces and "(" on one line (no line break before the
+    bracket), and a name starts with "[" (a pseudonym) or a capital. Trying
+    ``NAME_PAREN_RE.match`` at those characters of the lines that hold a
+    "(", in order and from the end of the last match, gives the same
+    matches as ``finditer`` without trying the pattern at every character.
+    """
+    out: list[re.Match] = []
+    pos = 0
+    c = text.find("(")
+    while c >= 0:
+        line_end = text.find("\n", c)
+        line_end = len(text) if line_end < 0 else line_end
+        for start in _NAME_START_RE.finditer(text, max(pos, text.rfind("\n", 0, c) + 1), line_end):
+            if start.start() >= pos:
+                m = NAME_PAREN_RE.match(text, start.start())
+                if m is not None:
+                    out.append(m)
+                    pos = m.end()
+        c = text.find("(", max(line_end, pos))
+    return out
+
+
+def _may_hold_greeting(text: str) -> bool:
+    """False only when ``GREETING_ANCHOR`` finds nothing in ``text`` (a quick test before ``GREETING_RE``).
+
+    Case-blind, "hilsen", "helsing" and "mvh" match only their letters in
+    either case and, in Python's ``re``, also "İ" and "ı" for "i" and "ſ"
+    for "s"; text without those three lower-cases letter for letter.
+    """
+    if "İ" in text or "ı" in text or "ſ" in text:
+        return True
+    low = text.lower()
+    return "hilsen" in low or "helsing" in low or "mvh" in low
 
 
 def _header_matches(text: str) -> list[re.Match]:
@@ -506,7 +555,7 @@ def _person_hits(text: str, gaz: Gazetteer, places: list[PlaceMention] | None = 
             role = where.group(1) if where else role
         add(m.start("name"), m.end("name"), "name-role", role, *(u or (None, None)))
     # "Name (role, Organisation)" / "Name (Organisation)"
-    for m in NAME_PAREN_RE.finditer(text) if "(" in text else ():
+    for m in _name_paren_matches(text):
         inner = m.group("inner")
         rm = PAREN_ROLE_RE.match(inner)
         rest = inner[rm.end() :] if rm else inner
@@ -549,7 +598,7 @@ def _person_hits(text: str, gaz: Gazetteer, places: list[PlaceMention] | None = 
     for m in _finditer_lines(NAME_REF_RE, REF_ROLE_RE, text):
         add(m.start("name"), m.end("name"), "name-ref", m.group("role"))
     # "Hilsen Name (...) og Name (...)"
-    for m in GREETING_RE.finditer(text) if GREETING_ANCHOR.search(text) else ():
+    for m in GREETING_RE.finditer(text) if _may_hold_greeting(text) else ():
         rest = m.group("rest")
         for n in GREETING_NAME_RE.finditer(rest):
             if rest[: n.start()].count("(") > rest[: n.start()].count(")"):

@@ -191,6 +191,9 @@ SCAN_CASES = [
     "Kari Nordmann, konst. rektor i Bergen\nPer Olsen,rådgiver\n, rektor\nOla Nordmann - Bergen kommune\n[Person 2] (ref) - Norsk kulturråd",
     "Kari Hansen i Kulturrådet, Ola i Oslo\nKari: vi snakket\nTone Li: hei\nMari Sand (Referent)\nPer (REF.) og Åse (sekretær)",
     "Hilsen Kari (Bodø)\nog Per\nmvh Ola Nordmann (ref) og Kari",
+    "Kari Nordmann (rektor,\nBodø kulturskole) og [Person 3] (Oslo)(x) Ola (( Per Hansen (Nord universitet)\n(Kari)",
+    "HİLSEN Kari\nhılsen Per\nhilſen Ola\nHELSING Åse\nMVH. Tone\nhilse n",
+    "xkulturskole ukulturskule, Kulturskolerådet-musikkrådet; universitetet i Oslo, Universitetet i Bergen",
 ]
 
 
@@ -213,6 +216,9 @@ def test_fast_scans_find_what_the_patterns_find(posts):
     for text in _scan_texts(posts):
         assert who._orgs(text) == [m.span() for m in who.ORG_RE.finditer(text)], text
         assert [m.span() for m in who._header_matches(text)] == [m.span() for m in who.HEADER_RE.finditer(text)], text
+        assert [m.span() for m in who._name_paren_matches(text)] == [m.span() for m in who.NAME_PAREN_RE.finditer(text)], text
+        if who.GREETING_ANCHOR.search(text):
+            assert who._may_hold_greeting(text), text
         for pattern, anchor in pairs:
             want = [(m.span(), m.groupdict()) for m in pattern.finditer(text)]
             assert [(m.span(), m.groupdict()) for m in who._finditer_lines(pattern, anchor, text)] == want, (pattern.pattern, text)
