@@ -224,3 +224,28 @@ def test_fast_scans_find_what_the_patterns_find(posts):
             assert [(m.span(), m.groupdict()) for m in who._finditer_lines(pattern, anchor, text)] == want, (pattern.pattern, text)
             found += len(want)
     assert found > 50
+
+
+def test_post_rows_are_what_itertuples_gives(posts):
+    """The column-wise read of the posts gives itertuples' fields, values and value types."""
+    from pipeline import who
+
+    def same(a, b):
+        return type(a) is type(b) and (a is b or a == b or (a != a and b != b))
+
+    for frame in (posts, posts.iloc[::-1], posts.set_index("post_id"), posts.astype({"source_line": "Int64"})):
+        want, got = list(frame.itertuples()), who._post_rows(frame)
+        assert len(got) == len(want) and got[0]._fields == want[0]._fields
+        assert all(same(a, b) for w, g in zip(want, got) for a, b in zip(w, g))
+
+
+def test_int32_column_is_what_astype_gives():
+    import pandas as pd
+
+    from pipeline import who
+
+    for values in ([1, None, 3], [None, None], [5, 6], []):
+        rows = [{"n": v} for v in values]
+        want = pd.DataFrame(rows, columns=["n"])["n"].astype("Int32")
+        got = pd.Series(who._int32_column(rows, "n"), name="n")
+        assert got.dtype == want.dtype and got.equals(want)
