@@ -54,6 +54,7 @@ from pipeline.places import (
     load_gazetteer,
     slug,
 )
+from pipeline.textscan import may_contain_case_blind
 
 _LOW = "a-zæøåäöüéèáàíóúčđŋšŧžï'’"
 _UP_EXTRA = "ÆØÅÄÖÜÉÈÁČĐŊŠŦŽ"
@@ -147,6 +148,7 @@ REF_ROLE_RE = re.compile(REF_ROLE, re.I)
 # "Hilsen Name (...) og Name (...)"; a parenthesis may hold a line break, so only the greeting word is checked first
 GREETING_RE = re.compile(rf"(?i:hilsen|helsing|mvh\.?)[ \xa0]+(?P<rest>{NAME}(?:[ \xa0]*\([^)]*\))?(?:[ \xa0]+og[ \xa0]+{NAME}(?:[ \xa0]*\([^)]*\))?)*)")
 GREETING_ANCHOR = re.compile(r"(?i:hilsen|helsing|mvh)")
+GREETING_WORDS = ("hilsen", "helsing", "mvh")  # GREETING_ANCHOR's words, for may_contain_case_blind
 GREETING_NAME_RE = re.compile(rf"(?P<n>{NAME})(?:[ \xa0]*\((?P<u>[^)]*)\))?")
 # "Gruppe Name, Name og Name" opening a paragraph
 GROUP_LIST_RE = re.compile(rf"(?m)^[ \xa0]*Gruppe[ \xa0]+(?P<rest>{NAME}(?:[ \xa0]*,[ \xa0]*{NAME})*(?:[ \xa0]+og[ \xa0]+{NAME}))[ \xa0]*$")
@@ -435,19 +437,6 @@ def _name_paren_matches(text: str) -> list[re.Match]:
     return out
 
 
-def _may_hold_greeting(text: str) -> bool:
-    """False only when ``GREETING_ANCHOR`` finds nothing in ``text`` (a quick test before ``GREETING_RE``).
-
-    Case-blind, "hilsen", "helsing" and "mvh" match only their letters in
-    either case and, in Python's ``re``, also "İ" and "ı" for "i" and "ſ"
-    for "s"; text without those three lower-cases letter for letter.
-    """
-    if "İ" in text or "ı" in text or "ſ" in text:
-        return True
-    low = text.lower()
-    return "hilsen" in low or "helsing" in low or "mvh" in low
-
-
 def _header_matches(text: str) -> list[re.Match]:
     """``HEADER_RE.finditer(text)``, searching only just before each colon.
 
@@ -600,7 +589,7 @@ def _person_hits(text: str, gaz: Gazetteer, places: list[PlaceMention] | None = 
     for m in _finditer_lines(NAME_REF_RE, REF_ROLE_RE, text):
         add(m.start("name"), m.end("name"), "name-ref", m.group("role"))
     # "Hilsen Name (...) og Name (...)"
-    for m in GREETING_RE.finditer(text) if _may_hold_greeting(text) else ():
+    for m in GREETING_RE.finditer(text) if may_contain_case_blind(text, GREETING_WORDS) else ():
         rest = m.group("rest")
         for n in GREETING_NAME_RE.finditer(rest):
             if rest[: n.start()].count("(") > rest[: n.start()].count(")"):
