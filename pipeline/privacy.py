@@ -39,6 +39,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from pipeline import config
+from pipeline.textscan import may_contain_case_blind
 
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
 EMAIL_PLACEHOLDER = "[e-post]"
@@ -149,6 +150,7 @@ def _extend(text: str, start: int, res: NameResources, first_required: bool = Tr
 # Patterns of _anchored that do not depend on the seed lists, compiled once (not through re's
 # shared cache, which the per-name patterns of Pseudonymiser.scrub would crowd out).
 _ANCHOR_RE = re.compile(r"(?i)\bv/\s*|\bhilsen\s+|\bmed besøk av\s+")
+_ANCHOR_WORDS = ("v/", "hilsen", "med besøk av")  # _ANCHOR_RE's literals, for may_contain_case_blind
 _MORE_NAMES_RE = re.compile(r"(\s*\([^)]*\))?\s*(,| og)\s+")
 _NON_SPACE_RE = re.compile(r"\S+")
 _NAME_ORGANISATION_RE = re.compile(
@@ -169,7 +171,7 @@ def _name_role_pattern(roles: tuple[str, ...]) -> re.Pattern | None:
 def _anchored(text: str, res: NameResources) -> list[PersonSpan]:
     """Names in patterns that mark a person whatever the name: v/Name, Hilsen Name, Name, role ..."""
     spans: list[PersonSpan] = []
-    for anchor in _ANCHOR_RE.finditer(text):
+    for anchor in _ANCHOR_RE.finditer(text) if may_contain_case_blind(text, _ANCHOR_WORDS) else ():
         pos = anchor.end()
         while True:
             span = _extend(text, pos, res, first_required=False)

@@ -147,8 +147,15 @@ def protect_board(board: Board, cleaned: dict, pseudonymiser: Pseudonymiser, nlp
         title = pseudonymise_text(title, pseudonymiser)
         text = pseudonymise_text(text, pseudonymiser, nlp=nlp)
         post.group_label = pseudonymise_text(post.group_label, pseudonymiser)
+        # scrub adds no person, so within one post it answers a string the same every time; most repairs
+        # are the same few strings (a space, a line break)
+        scrubbed: dict[str | None, str | None] = {}
         for row in rows:
-            row["before"], row["after"] = pseudonymiser.scrub(row["before"]), pseudonymiser.scrub(row["after"])
+            for side in ("before", "after"):
+                value = row[side]
+                if value not in scrubbed:
+                    scrubbed[value] = pseudonymiser.scrub(value)
+                row[side] = scrubbed[value]
         cleaned[post.ordinal] = (text, title, rows)
 
 

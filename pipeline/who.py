@@ -35,7 +35,9 @@ from __future__ import annotations
 
 import re
 import string
+from collections import namedtuple
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Callable
 
 import numpy as np
@@ -52,6 +54,7 @@ from pipeline.places import (
     load_gazetteer,
     slug,
 )
+from pipeline.textscan import may_contain_case_blind
 
 _LOW = "a-zæøåäöüéèáàíóúčđŋšŧžï'’"
 _UP_EXTRA = "ÆØÅÄÖÜÉÈÁČĐŊŠŦŽ"
@@ -137,7 +140,7 @@ VIA_NAME_RE = re.compile(rf"v/[ \xa0]*(?P<name>{NAME})")
 AND_NAME_RE = re.compile(rf"[ \xa0]+og[ \xa0]+(?P<name>{NAME})")
 # "Name i Organisation"
 NAME_IN_RE = re.compile(rf"(?P<name>{NAME_TOKEN}(?:[ \xa0]{NAME_TOKEN}){{1,3}})[ \xa0]+i[ \xa0]+(?=[{_UP}])")
-NAME_IN_ANCHOR = re.compile(rf"[ \xa0]i[ \xa0]+[{_UP}]")
+NAME_IN_ANCHOR = re.compile(rf"i(?<=[ \xa0]i)[ \xa0]+[{_UP}]")  # " i Capital", written to start with its literal "i" (fast to find)
 # "Name (referent)", case-blind as written
 REF_ROLE = r"\((?P<role>ref\.?|referent|skriver|sekretær)\)"
 NAME_REF_RE = re.compile(rf"(?P<name>{NAME})[ \xa0]*{REF_ROLE}", re.I)
@@ -145,6 +148,7 @@ REF_ROLE_RE = re.compile(REF_ROLE, re.I)
 # "Hilsen Name (...) og Name (...)"; a parenthesis may hold a line break, so only the greeting word is checked first
 GREETING_RE = re.compile(rf"(?i:hilsen|helsing|mvh\.?)[ \xa0]+(?P<rest>{NAME}(?:[ \xa0]*\([^)]*\))?(?:[ \xa0]+og[ \xa0]+{NAME}(?:[ \xa0]*\([^)]*\))?)*)")
 GREETING_ANCHOR = re.compile(r"(?i:hilsen|helsing|mvh)")
+GREETING_WORDS = ("hilsen", "helsing", "mvh")  # GREETING_ANCHOR's words, for may_contain_case_blind
 GREETING_NAME_RE = re.compile(rf"(?P<n>{NAME})(?:[ \xa0]*\((?P<u>[^)]*)\))?")
 # "Gruppe Name, Name og Name" opening a paragraph
 GROUP_LIST_RE = re.compile(rf"(?m)^[ \xa0]*Gruppe[ \xa0]+(?P<rest>{NAME}(?:[ \xa0]*,[ \xa0]*{NAME})*(?:[ \xa0]+og[ \xa0]+{NAME}))[ \xa0]*$")
@@ -433,19 +437,6 @@ def _name_paren_matches(text: str) -> list[re.Match]:
     return out
 
 
-def _may_hold_greeting(text: str) -> bool:
-    """False only when ``GREETING_ANCHOR`` finds nothing in ``text`` (a quick test before ``GREETING_RE``).
-
-    Case-blind, "hilsen", "helsing" and "mvh" match only their letters in
-    either case and, in Python's ``re``, also "İ" and "ı" for "i" and "ſ"
-    for "s"; text without those three lower-cases letter for letter.
-    """
-    if "İ" in text or "ı" in text or "ſ" in text:
-        return True
-    low = text.lower()
-    return "hilsen" in low or "helsing" in low or "mvh" in low
-
-
 def _header_matches(text: str) -> list[re.Match]:
     """``HEADER_RE.finditer(text)``, searching only just before each colon.
 
@@ -598,7 +589,7 @@ def _person_hits(text: str, gaz: Gazetteer, places: list[PlaceMention] | None = 
     for m in _finditer_lines(NAME_REF_RE, REF_ROLE_RE, text):
         add(m.start("name"), m.end("name"), "name-ref", m.group("role"))
     # "Hilsen Name (...) og Name (...)"
-    for m in GREETING_RE.finditer(text) if _may_hold_greeting(text) else ():
+    for m in GREETING_RE.finditer(text) if may_contain_case_blind(text, GREETING_WORDS) else ():
         rest = m.group("rest")
         for n in GREETING_NAME_RE.finditer(rest):
             if rest[: n.start()].count("(") > rest[: n.start()].count(")"):
@@ -606,7 +597,7 @@ def _person_hits(text: str, gaz: Gazetteer, places: list[PlaceMention] | None = 
             u = n.group("u")
             add(m.start("rest") + n.start("n"), m.start("rest") + n.end("n"), "greeting", None, u, m.start("rest") + n.start("u") if u else None)
     # "Gruppe Name, Name og Name" opening a paragraph
-    for m in GROUP_LIST_RE.finditer(text):
+    for m in GROUP_LIST_RE.finditer(text) if "Gruppe" in text else ():
         for n in NAME_RE.finditer(m.group("rest")):
             add(m.start("rest") + n.start(), m.start("rest") + n.end(), "group-list")
     # "Name: lower-case speech" opening a paragraph or line
@@ -876,6 +867,40 @@ def _first_post_id(posts: pd.DataFrame, sub: list[tuple[int, object]]) -> str:
     return posts.iloc[[pos for pos, _ in sub]].sort_values("source_line").post_id.iloc[0]
 
 
+def _int32_column(rows: list[dict], name: str) -> pd.arrays.IntegerArray:
+    """The ``name`` values of ``rows`` (ints; None where missing) as a nullable Int32 array.
+
+    What ``astype("Int32")`` makes of the column a frame built from the
+    rows holds, built directly instead of from the inferred column.
+    """
+    values = [row[name] for row in rows]
+    missing = np.fromiter((v is None for v in values), dtype=bool, count=len(values))
+    data = np.fromiter((0 if v is None else v for v in values), dtype=np.int32, count=len(values))
+    return pd.arrays.IntegerArray(data, missing)
+
+
+@lru_cache(maxsize=16)
+def _row_type(columns: tuple) -> type:
+    """The named tuple ``itertuples`` makes for these columns (made once per process)."""
+    return namedtuple("Pandas", ["Index", *columns], rename=True)
+
+
+def _post_rows(posts: pd.DataFrame) -> list[tuple]:
+    """``list(posts.itertuples())``: each row as a named tuple of its index and columns, read column by column.
+
+    A column held in a numpy array or as strings is read with one
+    ``tolist``, which gives the values that iterating it gives (what
+    ``itertuples`` does, item by item); any other column (e.g. nullable
+    integers, whose items iterate as numpy scalars) is iterated as there.
+    """
+    row = _row_type(tuple(posts.columns))
+    columns = [
+        column.tolist() if isinstance(column.dtype, (np.dtype, pd.StringDtype)) else list(column)
+        for _, column in posts.items()
+    ]
+    return [row._make(values) for values in zip(posts.index, *columns, strict=True)]
+
+
 def extract_who(posts: pd.DataFrame, boards: pd.DataFrame | None = None, gaz: Gazetteer | None = None) -> dict[str, pd.DataFrame]:
     """Groups, participants and places of every post.
 
@@ -888,7 +913,7 @@ def extract_who(posts: pd.DataFrame, boards: pd.DataFrame | None = None, gaz: Ga
     gaz = gaz or load_gazetteer()
     find_places = _PlaceMemo(gaz)
     posts = posts.sort_values(["board_id", "ordinal"] if "ordinal" in posts.columns else ["board_id", "source_line"])
-    post_list = list(posts.itertuples())
+    post_list = _post_rows(posts)
     # names accepted without doubt anywhere on a board support weak mentions of the same name
     support: dict[str, set[str]] = {}
     for p in post_list:
@@ -999,9 +1024,9 @@ def extract_who(posts: pd.DataFrame, boards: pd.DataFrame | None = None, gaz: Ga
     places_df = pd.DataFrame(place_rows, columns=["post_id", "group_id", "source", "seq", "mention", "start", "end", "kommunenummer", "kommunenavn", "fylkesnavn", "role", "match"])
     parts_df = pd.DataFrame(part_rows, columns=["post_id", "seq", "group_id", "source", "pattern", "person", "person_start", "person_end", "role", "role_raw", "organisation", "municipality", "kommunenummer", "kommunenavn"])
     for c in ("seq", "start", "end"):
-        places_df[c] = places_df[c].astype("Int32")
+        places_df[c] = _int32_column(place_rows, c)
     for c in ("seq", "person_start", "person_end"):
-        parts_df[c] = parts_df[c].astype("Int32")
+        parts_df[c] = _int32_column(part_rows, c)
 
     group_rows = []
     # each group's posts, place rows and participant rows, in table order (what
@@ -1045,7 +1070,7 @@ def extract_who(posts: pd.DataFrame, boards: pd.DataFrame | None = None, gaz: Ga
             n_persons=len({fold(x["person"]) for x in pp if x["person"] is not None}),
         ))
     groups_df = pd.DataFrame(group_rows, columns=["group_id", "seminar", "board_ids", "label", "label_source", "n_posts", "first_post_id", "kommunenummer", "kommuner", "unresolved_places", "venue", "organisations", "n_persons"])
-    groups_df["n_posts"] = groups_df["n_posts"].astype("Int32")
-    groups_df["n_persons"] = groups_df["n_persons"].astype("Int32")
+    groups_df["n_posts"] = _int32_column(group_rows, "n_posts")
+    groups_df["n_persons"] = _int32_column(group_rows, "n_persons")
     post_groups = pd.DataFrame({"post_id": posts.post_id.values, "group_id": [post_gid.get(x) for x in posts.post_id]})
     return {"groups": groups_df, "participants": parts_df, "places": places_df, "post_groups": post_groups}
