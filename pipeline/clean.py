@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import weakref
 from dataclasses import dataclass
 
 from pipeline.lexicon import Lexicon, load_lexicon
@@ -41,6 +42,7 @@ WRAP_SHARE = 0.75  # ... or ends before this share of the post's wrap column
 MAX_WRAPPED_LINE = 100  # longer lines were never hard-wrapped (already restored text)
 
 _LETTER = r"[^\W\d_]"
+_LETTERS_RE = re.compile(rf"{_LETTER}+")
 _SEGMENT_RE = re.compile(rf"(?:{_LETTER}|{GLYPH})+")
 _TIME_RE = re.compile(rf"(?<=\d){GLYPH}(?=\d)")
 _GLYPH_TOKEN_RE = re.compile(rf"\S*{GLYPH}\S*")
@@ -160,6 +162,26 @@ def restore_word(token: str, lexicon: Lexicon | None = None) -> tuple[str, float
     if GLYPH not in token:
         return token, None, "none"
     lexicon = lexicon or load_lexicon()
+    memo = _restored_words.setdefault(lexicon, {})
+    found = memo.get(token)
+    if found is None:
+        if len(memo) >= _RESTORED_MAX:
+            memo.clear()
+        found = memo[token] = _restore_word(token, lexicon)
+    return found
+
+
+# Per lexicon: token -> restore_word's answer. The answer depends only on the token and the
+# lexicon, and damaged words repeat across posts and boards; a memo that reaches _RESTORED_MAX
+# tokens is emptied, which changes no result.
+_restored_words: "weakref.WeakKeyDictionary[Lexicon, dict[str, tuple[str, float | None, str]]]" = (
+    weakref.WeakKeyDictionary()
+)
+_RESTORED_MAX = 1 << 16
+
+
+def _restore_word(token: str, lexicon: Lexicon) -> tuple[str, float | None, str]:
+    """:func:`restore_word` for a token that holds U+FFFD, without the memo."""
     text = restore_time(token)
     if GLYPH not in text:
         return text, None, "time"
@@ -220,6 +242,8 @@ def _repair_glyphs(line: str, index: int, lexicon: Lexicon) -> tuple[str, list[R
     A token that vanishes entirely (a lone glyph standing for punctuation)
     takes one neighbouring space with it, so no double space is left.
     """
+    if GLYPH not in line:
+        return line, []
     repairs: list[Repair] = []
     out: list[str] = []
     pos = 0
@@ -250,6 +274,8 @@ def _should_join_gj(left: str, right: str, lexicon: Lexicon) -> bool:
 
 def _repair_gj(line: str, index: int, lexicon: Lexicon) -> tuple[str, list[Repair]]:
     """Join ``g j`` splits inside one line (``g jøre`` -> ``gjøre``), keeping real pairs."""
+    if " j" not in line and " J" not in line:  # every split holds "g j", "G j", "g J" or "G J"
+        return line, []
     repairs: list[Repair] = []
 
     def sub(m: re.Match) -> str:
@@ -307,7 +333,8 @@ def _ended_by_writer(last: str, nxt: str, limit: float) -> bool:
     "Kommunikasjon" / "Samhandling starter ..."), not a wrap. Caveat: the
     export's font is proportional, so character counts are approximate.
     """
-    first = nxt.split()[0] if nxt.split() else ""
+    words = nxt.split(None, 1)
+    first = words[0] if words else ""
     return len(last) + 1 + len(first) <= limit and (nxt[:1].isupper() or nxt[:1].isdigit())
 
 
@@ -413,23 +440,22 @@ def _column_join(content: list["_Line"], start: int, lexicon: Lexicon) -> int:
     is bare letters can end in a broken word; a middle piece must be a whole
     one-token line that is no word itself. See :func:`should_glue`.
     """
-    lines = [c.text for c in content]
-    first = lines[start]
+    first = content[start].text
     if len(first) > COLUMN_WIDTH or not first or not first[-1].isalpha():
         return 0
     left = first.split()[-1]
-    if not re.fullmatch(rf"{_LETTER}+", left):
+    if not _LETTERS_RE.fullmatch(left):
         return 0
     pieces = [left]
     found = 0
     for k in range(1, 3):
-        if start + k >= len(lines):
+        if start + k >= len(content):
             break
-        nxt = lines[start + k]
+        nxt = content[start + k].text
         if not nxt or is_list_item(nxt) or (k > 1 and content[start + k].blanks_before):
             break
         right = nxt.split()[0].rstrip(_TRAIL_PUNCT)
-        if not re.fullmatch(rf"{_LETTER}+", right):
+        if not _LETTERS_RE.fullmatch(right):
             break
         if should_glue(pieces + [right], lexicon):
             found = k  # a longer glue through a fragment line wins over a shorter one

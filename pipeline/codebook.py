@@ -15,9 +15,11 @@ part of speech. Globs always match the whole token, never part of a word.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
@@ -148,6 +150,17 @@ def glob_to_regex(glob: str) -> str:
     return "^" + "".join(out) + "$"
 
 
+@lru_cache(maxsize=None)
+def compiled_pattern(regex: str) -> re.Pattern:
+    """``re.compile(regex)``, compiled once per process.
+
+    A codebook has thousands of word patterns, more than ``re`` keeps
+    compiled (512), so without this memo every parse of the codebook and
+    every tagger built from it would compile them all again.
+    """
+    return re.compile(regex)
+
+
 def parse_word(word: str) -> TokenSpec:
     """Parse one word of a term; raises ``ValueError`` with the reason if it is bad."""
     if word == "#":
@@ -178,7 +191,7 @@ def parse_word(word: str) -> TokenSpec:
             raise ValueError(f"a glob needs at least {MIN_GLOB_LETTERS} letters besides wildcards")
     regex = glob_to_regex(word if exact else word.lower())
     try:
-        re.compile(regex)
+        compiled_pattern(regex)
     except re.error as exc:  # pragma: no cover - guarded by the checks above
         raise ValueError(f"bad pattern ({exc})") from None
     literals = None
@@ -291,15 +304,24 @@ def load_codebook(path: str | Path | None = None) -> Codebook:
 
     Raises :class:`CodebookError` naming file, theme id and rule index of
     every problem (unknown keys, duplicate ids, bad patterns), or for YAML
-    that does not parse (with its line).
+    that does not parse (with its line). The file is read at every call, but
+    parsed once per process for the same path and content (a run uses the
+    codebook for its tagger and again for its ``codebook`` table).
     """
     path = Path(path) if path is not None else DEFAULT_CODEBOOK
-    raw = path.read_bytes()
+    codebook = _parsed_codebook(str(path), path.read_bytes())
+    # the cached codebook is immutable except for its categories: each caller gets its own copy of them
+    return dataclasses.replace(codebook, categories=dict(codebook.categories))
+
+
+@lru_cache(maxsize=4)
+def _parsed_codebook(path: str, raw: bytes) -> Codebook:
+    """The codebook in file ``path`` with content ``raw`` (cached; a file that fails raises every time)."""
     try:
         data = yaml.load(raw.decode("utf-8"), Loader=_YAML_LOADER)
     except yaml.YAMLError as exc:
         raise CodebookError([f"{path}: not valid YAML: {exc}"]) from None
-    return parse_codebook(data, str(path), hashlib.sha256(raw).hexdigest())
+    return parse_codebook(data, path, hashlib.sha256(raw).hexdigest())
 
 
 def codebook_frame(codebook: Codebook) -> pd.DataFrame:

@@ -39,20 +39,29 @@ from functools import lru_cache
 from pathlib import Path
 
 from pipeline import config
+from pipeline.textscan import may_contain_case_blind
 
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
 EMAIL_PLACEHOLDER = "[e-post]"
+
 WORD = re.compile(r"\w+")
 _WORD = r"[A-ZÆØÅÉ][a-zæøåéèüA-ZÆØÅ'’-]+"
 _INITIAL = r"[A-ZÆØÅ]\."
 NAME_TOKEN = re.compile(rf"{_INITIAL}|{_WORD}")
 _NEXT_NAME_TOKEN = re.compile(rf" ({_INITIAL}|{_WORD})")
+_INITIAL_RE = re.compile(_INITIAL)
+_WORD_RE = re.compile(_WORD)
 # Words that end a name: organisations and group words written with a capital.
 _NOT_NAME = {
     "kulturskole", "kulturskule", "kulturskolen", "kulturskulen", "kulturskolerådet", "kommune", "kommunen",
     "gruppe", "gruppen", "rom", "tema", "dialogtema", "spørsmål", "og", "i", "fra", "frå", "med", "for",
     "udir", "ks", "nav", "ppt", "sfo", "ukm", "norge", "universitet", "skole", "skule", "referent", "ref",
 }
+
+
+def _replace_emails(text: str) -> str:
+    """``text`` with every e-mail address replaced by :data:`EMAIL_PLACEHOLDER`."""
+    return EMAIL.sub(EMAIL_PLACEHOLDER, text) if "@" in text else text  # every address holds an "@"
 
 
 @dataclass(frozen=True)
@@ -110,10 +119,10 @@ def _is_given(token: str, res: NameResources) -> bool:
 
 
 def _can_continue(token: str, res: NameResources) -> bool:
-    if re.fullmatch(_INITIAL, token):
+    if _INITIAL_RE.fullmatch(token):
         return True
     low = token.lower()
-    return low not in res.places and low not in _NOT_NAME and bool(re.fullmatch(_WORD, token))
+    return low not in res.places and low not in _NOT_NAME and bool(_WORD_RE.fullmatch(token))
 
 
 def _extend(text: str, start: int, res: NameResources, first_required: bool = True) -> PersonSpan | None:
@@ -122,7 +131,7 @@ def _extend(text: str, start: int, res: NameResources, first_required: bool = Tr
     if not match:
         return None
     first = match.group(0)
-    if first.lower() in res.places or first.lower() in _NOT_NAME or re.fullmatch(_INITIAL, first):
+    if first.lower() in res.places or first.lower() in _NOT_NAME or _INITIAL_RE.fullmatch(first):
         return None
     if first_required and not _is_given(first, res):
         return None
@@ -138,36 +147,61 @@ def _extend(text: str, start: int, res: NameResources, first_required: bool = Tr
     return PersonSpan(start, start + len(name), name, "name_list")
 
 
+# Patterns of _anchored that do not depend on the seed lists, compiled once (not through re's
+# shared cache, which the per-name patterns of Pseudonymiser.scrub would crowd out).
+_ANCHOR_RE = re.compile(r"(?i)\bv/\s*|\bhilsen\s+|\bmed besøk av\s+")
+_ANCHOR_WORDS = ("v/", "hilsen", "med besøk av")  # _ANCHOR_RE's literals, for may_contain_case_blind
+_MORE_NAMES_RE = re.compile(r"(\s*\([^)]*\))?\s*(,| og)\s+")
+_NON_SPACE_RE = re.compile(r"\S+")
+_NAME_ORGANISATION_RE = re.compile(
+    rf"(?m)(?:^|(?<=, ))({_WORD}(?: (?:{_INITIAL}|{_WORD})){{1,3}})(?: \([^)]*\))? - [A-ZÆØÅ]"
+)
+_NAME_COLON_RE = re.compile(rf"(?m)^({_WORD}):\s")
+
+
+@lru_cache(maxsize=8)
+def _name_role_pattern(roles: tuple[str, ...]) -> re.Pattern | None:
+    """``Name, role`` for the given role words (longest first, as in :class:`NameResources`); None without roles."""
+    role_words = "|".join(re.escape(r) for r in roles)
+    if not role_words:
+        return None
+    return re.compile(rf"(?m)(?:^|(?<=[,(:]\s))({_WORD}(?: (?:{_INITIAL}|{_WORD}))*),\s+(?i:{role_words})\b")
+
+
 def _anchored(text: str, res: NameResources) -> list[PersonSpan]:
     """Names in patterns that mark a person whatever the name: v/Name, Hilsen Name, Name, role ..."""
     spans: list[PersonSpan] = []
-    for anchor in re.finditer(r"(?i)\bv/\s*|\bhilsen\s+|\bmed besøk av\s+", text):
+    for anchor in _ANCHOR_RE.finditer(text) if may_contain_case_blind(text, _ANCHOR_WORDS) else ():
         pos = anchor.end()
         while True:
             span = _extend(text, pos, res, first_required=False)
             if not span:
                 break
             spans.append(PersonSpan(span.start, span.end, span.name, "anchor_" + anchor.group(0).strip().lower()))
-            more = re.compile(r"(\s*\([^)]*\))?\s*(,| og)\s+").match(text, span.end)
+            more = _MORE_NAMES_RE.match(text, span.end)
             if not more:
                 break
             pos = more.end()
-    role_words = "|".join(re.escape(r) for r in res.roles)
-    if role_words:
-        for m in re.finditer(rf"(?m)(?:^|(?<=[,(:]\s))({_WORD}(?: (?:{_INITIAL}|{_WORD}))*),\s+(?i:{role_words})\b", text):
+    name_role = _name_role_pattern(res.roles)
+    # every match of the three patterns below holds its literal: ",", " - ", ":"
+    if name_role is not None and "," in text:
+        for m in name_role.finditer(text):
             start = m.start(1)
             # A wrapped participant list puts the municipality before the name: "Halden Mona, lærer".
-            for token in re.finditer(r"\S+", m.group(1)):
+            for token in _NON_SPACE_RE.finditer(m.group(1)):
                 if token.group(0).lower() not in res.places or m.start(1) + token.end() == m.end(1):
                     break
                 start = m.start(1) + token.end() + 1
             spans.append(PersonSpan(start, m.end(1), text[start:m.end(1)], "name_role"))
-    for m in re.finditer(rf"(?m)(?:^|(?<=, ))({_WORD}(?: (?:{_INITIAL}|{_WORD})){{1,3}})(?: \([^)]*\))? - [A-ZÆØÅ]", text):
-        if m.group(1).split()[0].lower() not in res.places | _NOT_NAME:
-            spans.append(PersonSpan(m.start(1), m.end(1), m.group(1), "name_organisation"))
-    for m in re.finditer(rf"(?m)^({_WORD}):\s", text):
-        if _is_given(m.group(1), res):
-            spans.append(PersonSpan(m.start(1), m.end(1), m.group(1), "name_colon"))
+    if " - " in text:
+        for m in _NAME_ORGANISATION_RE.finditer(text):
+            first = m.group(1).split()[0].lower()
+            if first not in res.places and first not in _NOT_NAME:
+                spans.append(PersonSpan(m.start(1), m.end(1), m.group(1), "name_organisation"))
+    if ":" in text:
+        for m in _NAME_COLON_RE.finditer(text):
+            if _is_given(m.group(1), res):
+                spans.append(PersonSpan(m.start(1), m.end(1), m.group(1), "name_colon"))
     return spans
 
 
@@ -186,12 +220,34 @@ def _name_lists(text: str, res: NameResources, known: list[PersonSpan]) -> list[
     return spans
 
 
+@lru_cache(maxsize=8)
+def _allowlist_patterns(allowlist: tuple[str, ...]) -> tuple[re.Pattern | None, tuple[re.Pattern, ...]]:
+    """Each allowlisted term as a case-blind pattern, and one pattern that matches wherever any of them does.
+
+    The second is only a quick test: a text in which it finds nothing holds
+    no allowlisted term at all.
+    """
+    terms = tuple(re.compile(re.escape(term), re.IGNORECASE) for term in allowlist)
+    any_term = re.compile("|".join(re.escape(term) for term in allowlist), re.IGNORECASE) if allowlist else None
+    return any_term, terms
+
+
+def _allowlisted_spans(text: str, res: NameResources) -> list[tuple[int, int]]:
+    """Where the allowlisted terms stand in ``text``: every case-blind match of each term, term by term."""
+    any_term, terms = _allowlist_patterns(res.allowlist)
+    if any_term is None or any_term.search(text) is None:
+        return []
+    return [m.span() for pattern in terms for m in pattern.finditer(text)]
+
+
+def _overlaps_allowlisted(span: PersonSpan, allowlisted: list[tuple[int, int]]) -> bool:
+    """True if ``span`` starts inside an allowlisted term or a term starts inside ``span``."""
+    return any(a <= span.start < b or span.start <= a < span.end for a, b in allowlisted)
+
+
 def _allowed(text: str, span: PersonSpan, res: NameResources) -> bool:
-    for term in res.allowlist:
-        for m in re.finditer(re.escape(term), text, flags=re.IGNORECASE):
-            if m.start() <= span.start < m.end() or span.start <= m.start() < span.end:
-                return True
-    return False
+    """True if ``span`` overlaps an allowlisted term of ``text`` (a programme or group, not a person)."""
+    return _overlaps_allowlisted(span, _allowlisted_spans(text, res))
 
 
 def _ner_candidates(text: str, res: NameResources, found: list[PersonSpan]) -> list[tuple[int, int]]:
@@ -242,14 +298,16 @@ def find_persons(text: str, res: NameResources | None = None, nlp=None) -> list[
     res = res or load_resources()
     spans = _anchored(text, res)
     for m in NAME_TOKEN.finditer(text):
-        if m.start() == 0 or not text[m.start() - 1].isalnum():
+        # _extend finds a name here only when this token is a given name: test that first
+        if (m.start() == 0 or not text[m.start() - 1].isalnum()) and _is_given(m.group(0), res):
             span = _extend(text, m.start(), res)
             if span:
                 spans.append(span)
     spans += _name_lists(text, res, spans)
     if nlp is not None:
         spans += _ner_persons(text, res, spans, nlp)
-    spans = [s for s in spans if not _allowed(text, s, res)]
+    allowlisted = _allowlisted_spans(text, res) if spans else []
+    spans = [s for s in spans if not _overlaps_allowlisted(s, allowlisted)]
     spans.sort(key=lambda s: (s.start, -(s.end - s.start)))
     merged: list[PersonSpan] = []
     for span in spans:
@@ -262,6 +320,24 @@ def find_persons(text: str, res: NameResources | None = None, nlp=None) -> list[
     return merged
 
 
+_SIGNATURE_TOKEN_RE = re.compile(r"[A-ZÆØÅa-zæøå.'-]+")
+
+
+def _starts_with_given_name(word: str, res: NameResources) -> bool:
+    """True if ``word`` in title case begins with a given name of 3+ letters followed by 3+ letters.
+
+    For names typed without a space ("SIGRUNFOSTAD"): some given name
+    ``name`` with ``word.title().startswith(name)``, at least three more
+    characters in ``word`` and only letters after it. Tries each prefix
+    length of the word instead of each name of the list.
+    """
+    titled = word.title()
+    return any(
+        titled[:n] in res.given and word[n:].isalpha()
+        for n in range(3, min(len(word) - 3, len(titled)) + 1)
+    )
+
+
 def person_in_signature(signature: str, res: NameResources | None = None) -> PersonSpan | None:
     """The person at the start of an author signature ("TRINE SJØLYST", "SIGRUNFOSTAD").
 
@@ -270,23 +346,25 @@ def person_in_signature(signature: str, res: NameResources | None = None) -> Per
     until a bracket or a word that is not a name.
     """
     res = res or load_resources()
-    words = re.findall(r"\S+", signature)
+    words = _NON_SPACE_RE.findall(signature)
     if not words or _allowed(signature, PersonSpan(0, len(signature), signature, ""), res):
         return None
     first = words[0]
-    glued = any(
-        first.title().startswith(name) and len(first) - len(name) >= 3 and first[len(name):].isalpha()
-        for name in res.given if len(name) >= 3
-    ) if first.isupper() else False
-    if not (_is_given(first, res) or glued):
+    if not (_is_given(first, res) or (first.isupper() and _starts_with_given_name(first, res))):
         return None
     end = len(first)
-    for m in re.finditer(r"\S+", signature[end:]):
+    for m in _NON_SPACE_RE.finditer(signature[end:]):
         token = m.group(0)
-        if not re.fullmatch(r"[A-ZÆØÅa-zæøå.'-]+", token) or token.lower() in _NOT_NAME or token.lower() in res.places:
+        if not _SIGNATURE_TOKEN_RE.fullmatch(token) or token.lower() in _NOT_NAME or token.lower() in res.places:
             break
         end = len(first) + m.end()
     return PersonSpan(0, end, signature[:end], "signature")
+
+
+@lru_cache(maxsize=4096)
+def _whole_name_pattern(name: str) -> re.Pattern:
+    """``name`` as written, not inside a longer word (compiled once per name and process)."""
+    return re.compile(rf"(?<!\w){re.escape(name)}(?!\w)")
 
 
 @dataclass
@@ -326,7 +404,7 @@ class Pseudonymiser:
             out.append(f"[{self.pseudonym(span.name)}]")
             pos = span.end
         out.append(text[pos:])
-        return EMAIL.sub(EMAIL_PLACEHOLDER, "".join(out))
+        return _replace_emails("".join(out))
 
     def scrub(self, text: str | None) -> str | None:
         """Replace every name already seen, wherever it stands, and e-mail addresses (a safety net for short fields)."""
@@ -335,11 +413,13 @@ class Pseudonymiser:
         # Only names whose first word occurs can match; "" (names not starting with a word) and "Person"
         # (an earlier replacement) keep the result equal to trying every name in turn.
         words = {"", "Person", *WORD.findall(text)}
-        candidates = sorted({n for word in words for n in self._name_index().get(word, ())})
+        index = self._name_index()
+        candidates = sorted({n for word in words for n in index.get(word, ())})
         for n in candidates:
             name = self.people[n][1]
-            text = re.sub(rf"(?<!\w){re.escape(name)}(?!\w)", f"[Person {n + 1}]", text)
-        return EMAIL.sub(EMAIL_PLACEHOLDER, text)
+            if name in text:  # the pattern below matches only where the name stands
+                text = _whole_name_pattern(name).sub(f"[Person {n + 1}]", text)
+        return _replace_emails(text)
 
     def _name_index(self) -> dict[str, list[int]]:
         """First word of every name of 3 or more characters -> the names' indices (names in ``scrub`` start with a word).
@@ -365,7 +445,7 @@ def pseudonymise_text(text: str | None, pseudonymiser: Pseudonymiser, nlp=None) 
     """Replace the persons and e-mail addresses in a free text (``nlp``: see :func:`find_persons`)."""
     if text is None:
         return None
-    text = EMAIL.sub(EMAIL_PLACEHOLDER, text)
+    text = _replace_emails(text)
     return pseudonymiser.replace(text, find_persons(text, nlp=nlp))
 
 
@@ -453,4 +533,4 @@ def redact(text: str | None) -> str | None:
     for span in find_persons(text):
         out += [text[pos:span.start], "[navn]"]
         pos = span.end
-    return EMAIL.sub(EMAIL_PLACEHOLDER, "".join(out) + text[pos:])
+    return _replace_emails("".join(out) + text[pos:])

@@ -19,15 +19,16 @@ import logging
 import multiprocessing
 import pickle
 import time
-import zlib
 from collections import defaultdict
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 from tqdm import tqdm
 
 import pipeline
@@ -60,6 +61,7 @@ LATER_STAGES = {
     "tag": ("segments", "tags", "theme_matrix"),
 }
 INGEST_TABLES = ("boards", "posts", "repairs")
+_PACK_CODEC = pa.Codec("zstd", compression_level=3)  # how workers pack board results for the parent
 
 
 class BadInputError(RuntimeError):
@@ -145,8 +147,15 @@ def protect_board(board: Board, cleaned: dict, pseudonymiser: Pseudonymiser, nlp
         title = pseudonymise_text(title, pseudonymiser)
         text = pseudonymise_text(text, pseudonymiser, nlp=nlp)
         post.group_label = pseudonymise_text(post.group_label, pseudonymiser)
+        # scrub adds no person, so within one post it answers a string the same every time; most repairs
+        # are the same few strings (a space, a line break)
+        scrubbed: dict[str | None, str | None] = {}
         for row in rows:
-            row["before"], row["after"] = pseudonymiser.scrub(row["before"]), pseudonymiser.scrub(row["after"])
+            for side in ("before", "after"):
+                value = row[side]
+                if value not in scrubbed:
+                    scrubbed[value] = pseudonymiser.scrub(value)
+                row[side] = scrubbed[value]
         cleaned[post.ordinal] = (text, title, rows)
 
 
@@ -203,45 +212,148 @@ def process_board(
     return result
 
 
-def renumber_board(frames: dict[str, pd.DataFrame], mapping: dict[int, int]) -> dict[str, pd.DataFrame]:
-    """A board's rows with its people renumbered from board order to run order.
+def renumber_boards(
+    parts: dict[str, list[tuple[int, pd.DataFrame]]], mappings: list[dict[int, int]]
+) -> dict[str, pd.DataFrame]:
+    """Every table's rows, all boards concatenated, with the people renumbered from board order to run order.
 
-    Every string column is renumbered; offsets into ``posts.text_clean``
-    (declared in the schema) move with the text, so evidence stays exact.
+    ``parts`` map each table to its parts in board order: (board number,
+    that board's rows); ``mappings[board]`` takes the board's person
+    numbers to the run's. In the rows of a board whose numbers change,
+    every string column is renumbered (:func:`renumber_field`, and
+    :func:`renumber_text` for ``posts.text_clean``) and offsets into
+    ``posts.text_clean`` (declared in the schema) move with the text, so
+    evidence stays exact; a board numbered as in the run keeps its rows
+    exactly (even a non-canonical "Person 007"). Offsets are looked up by
+    the rows' ``post_id`` after it was renumbered.
+
+    The string columns are those of renumbering each board's rows on its
+    own (assigning every column that holds a pseudonym as a list) and
+    concatenating them, down to the column types and Arrow chunks on which
+    the bytes of a Parquet file depend; offset columns keep their integer
+    type. Pseudonyms are searched once per column over all boards, and only
+    the parts of a column whose values change are rebuilt. The frames given
+    are not changed.
     """
-    if all(k == v for k, v in mapping.items()):
+    renumbered = [any(k != v for k, v in mapping.items()) for mapping in mappings]
+    frames = {name: _concat(name, [frame for _, frame in table_parts]) for name, table_parts in parts.items()}
+    if not any(renumbered):
         return frames
-    posts = frames["posts"]
-    shifts = {}
-    new_texts = []
-    for post_id, text in zip(posts["post_id"], posts["text_clean"]):
-        new_text, shift = renumber_text(text, mapping)
-        shifts[post_id] = shift
-        new_texts.append(new_text)
-    out = {}
-    for name, frame in frames.items():
-        frame = frame.copy()
+    shifts: dict[int, dict[str, list[tuple[int, int]]]] = defaultdict(dict)  # board -> post_id -> shifts of its text
+    for name in sorted(parts, key=lambda n: n != "posts"):  # posts first: their texts give the shifts
         table = schema.get(name)
-        for column in table.columns:
-            if column.name == "text_clean" and name == "posts":
-                frame[column.name] = new_texts
-            elif pa.types.is_string(column.type) and _may_hold_pseudonym(frame[column.name]):
-                frame[column.name] = [renumber_field(v, mapping) for v in frame[column.name].tolist()]
-        moved = {post_id for post_id, shift in shifts.items() if shift}
-        for column in table.offset_columns:
-            if not moved.intersection(frame["post_id"]):
-                continue
-            frame[column] = [
-                None if pd.isna(offset) else shift_offset(int(offset), shifts.get(post_id, []))
-                for offset, post_id in zip(frame[column], frame["post_id"])
-            ]
-        out[name] = frame
-    return out
+        table_parts = [(board, frame) for board, frame in parts[name] if len(frame)]  # as _concat joins them
+        starts = np.cumsum([0] + [len(frame) for _, frame in table_parts])  # each part's first row in frames[name]
+        renumbered_columns = {}
+        for column in (c.name for c in table.columns if pa.types.is_string(c.type)):
+            is_text = (name, column) == ("posts", "text_clean")
+            holding = np.flatnonzero(_holds_pseudonym_stem(frames[name][column]))
+            bounds = np.searchsorted(holding, starts)
+            rebuilt = {}  # part -> its renumbered values
+            for part, (board, frame) in enumerate(table_parts):
+                rows = (holding[bounds[part]:bounds[part + 1]] - starts[part]).tolist()
+                if not renumbered[board] or not (rows or is_text):
+                    continue  # renumbering the board on its own would keep this part of the column
+                values, changed = frame[column].tolist(), False
+                post_ids = frame["post_id"].tolist() if is_text else None
+                for row in rows:
+                    if is_text:
+                        new, shift = renumber_text(values[row], mappings[board])
+                        if shift:
+                            shifts[board][post_ids[row]] = shift
+                    else:
+                        new = renumber_field(values[row], mappings[board])
+                    changed = changed or new != values[row]
+                    values[row] = new
+                if changed or not _comes_back_the_same(frame[column]):
+                    rebuilt[part] = _column_from_list(values, like=frame[column])
+            if rebuilt:
+                renumbered_columns[column] = _concat_column([
+                    rebuilt[part] if part in rebuilt else frame[column] for part, (_, frame) in enumerate(table_parts)
+                ])
+        frame = frames[name].assign(**renumbered_columns) if renumbered_columns else frames[name]
+        if any(shifts.values()) and table.offset_columns:
+            board_of_row = np.repeat([board for board, _ in table_parts], np.diff(starts))
+            frame = _shift_offsets(frame, table.offset_columns, board_of_row, shifts)
+        frames[name] = frame
+    return frames
 
 
-def _may_hold_pseudonym(values: pd.Series) -> bool:
-    """Whether a string column has a value that :func:`renumber_field` may change (a cheap pre-check)."""
-    return any(PSEUDONYM_STEM in v for v in values.tolist() if isinstance(v, str))
+# The type pandas gives a column assigned a list of strings (and missing values).
+_STRINGS_FROM_A_LIST = pd.Series(["a", None]).dtype
+
+
+def _comes_back_the_same(values: pd.Series) -> bool:
+    """Whether assigning ``values.tolist()`` to the column again gives the same column: type and Arrow chunks."""
+    if values.dtype != _STRINGS_FROM_A_LIST:
+        return False
+    arrow = values.array.__arrow_array__()
+    return not isinstance(arrow, pa.ChunkedArray) or arrow.num_chunks <= 1
+
+
+def _column_from_list(values: list, like: pd.Series) -> pd.Series:
+    """The column that assigning ``values`` (a changed ``like.tolist()``) to a frame gives.
+
+    A list of strings and missing values (at least one string) becomes an
+    Arrow-backed string column in one chunk: when ``like`` is such a column
+    (so the values are strings or missing), it is built from the list
+    directly (faster).
+    """
+    if like.dtype == _STRINGS_FROM_A_LIST and any(isinstance(value, str) for value in values):
+        arrow = pa.array(values, type=like.array.__arrow_array__().type, from_pandas=True)
+        return pd.Series(pd.array(pa.chunked_array([arrow]), dtype=_STRINGS_FROM_A_LIST))
+    return pd.Series(values)
+
+
+def _concat_column(pieces: list[pd.Series]) -> pd.Series:
+    """``pd.concat(pieces, ignore_index=True)``; for Arrow-backed strings the pieces' chunks are joined directly (faster)."""
+    if pieces and all(piece.dtype == _STRINGS_FROM_A_LIST for piece in pieces):
+        chunks = [chunk for piece in pieces for chunk in piece.array.__arrow_array__().chunks]
+        return pd.Series(pd.array(pa.chunked_array(chunks, type=chunks[0].type), dtype=_STRINGS_FROM_A_LIST))
+    return pd.concat(pieces, ignore_index=True)
+
+
+def _shift_offsets(frame: pd.DataFrame, columns: list[str], board_of_row: np.ndarray,
+                   shifts: dict[int, dict[str, list[tuple[int, int]]]]) -> pd.DataFrame:
+    """``frame`` with the offsets in ``columns`` moved as the texts of their posts moved; the columns keep their type.
+
+    ``shifts[board][post_id]`` are the shifts of a post's text (see
+    :func:`shift_offset`); a row's post is its ``post_id`` on its board
+    (``board_of_row``). Missing offsets stay missing.
+    """
+    boards_with_shifts = {board for board, of_board in shifts.items() if of_board}
+    candidates = np.flatnonzero(np.isin(board_of_row, list(boards_with_shifts))).tolist()
+    post_ids, boards = frame["post_id"].tolist(), board_of_row.tolist()
+    moved, moved_shifts = [], []
+    for row in candidates:
+        shift = shifts[boards[row]].get(post_ids[row])
+        if shift:
+            moved.append(row)
+            moved_shifts.append(shift)
+    if not moved:
+        return frame
+    shifted = {}
+    for column in columns:
+        values = frame[column].copy()
+        values.iloc[moved] = pd.array([offset if pd.isna(offset) else shift_offset(int(offset), shift)
+                                       for offset, shift in zip(values.iloc[moved].tolist(), moved_shifts)],
+                                      dtype=values.dtype)
+        shifted[column] = values
+    return frame.assign(**shifted)
+
+
+def _holds_pseudonym_stem(values: pd.Series) -> np.ndarray:
+    """For each value of a string column: whether it is a string holding :data:`PSEUDONYM_STEM` (vectorised).
+
+    Only such values can be changed by :func:`renumber_field` or
+    :func:`renumber_text`. Missing values hold nothing; a column with
+    objects other than strings is checked value by value.
+    """
+    try:
+        found = pc.match_substring(pa.array(values.array, from_pandas=True), PSEUDONYM_STEM)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        return np.array([isinstance(v, str) and PSEUDONYM_STEM in v for v in values.tolist()], dtype=bool)
+    return found.fill_null(False).to_numpy(zero_copy_only=False)
 
 
 def code_version(backend: str = "auto") -> str:
@@ -294,27 +406,32 @@ def load_shared_resources(later: tuple[str, ...], keep_names: bool, backend: str
     pages with the parent (copy-on-write) instead of each loading its own
     copy, which keeps the memory of a ``--jobs N`` run close to that of one
     process. ``gc.freeze()`` keeps the garbage collector from writing to the
-    shared objects (which would copy their pages). Apertium is not started
-    here: each process starts its own on first use.
+    shared objects (which would copy their pages); it is called after each
+    resource, so that the collections while the next one loads do not
+    traverse the millions of objects loaded before (they find nothing to
+    free there). Apertium is not started here: each process starts its own
+    on first use.
     """
     from pipeline.places import load_gazetteer
     from pipeline.privacy import load_resources
 
-    load_lexicon()
+    loaders = [load_lexicon]
     if not keep_names:
-        load_resources()
-        language_model(model)
+        loaders += [load_resources, lambda: language_model(model)]
     if "normalise" in later:
         from pipeline.normalise import preload
 
-        preload(backend)
+        loaders.append(lambda: preload(backend))
     if "who" in later:
         import pipeline.who  # noqa: F401  (compiles its patterns on import)
 
-        load_gazetteer()
+        loaders.append(load_gazetteer)
     if "tag" in later:
-        get_tagger(model=model)
-    gc.freeze()
+        loaders.append(lambda: get_tagger(model=model))
+    gc.freeze()  # the modules imported so far
+    for load in loaders:
+        load()
+        gc.freeze()
 
 
 def release_shared_resources() -> None:
@@ -342,14 +459,31 @@ def _worker_pool(jobs: int) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(max_workers=jobs, mp_context=context)
 
 
+def pack_result(result: BoardResult) -> bytes:
+    """A board's result pickled and compressed with zstd (see :func:`unpack_result`).
+
+    The first eight bytes hold the size of the pickle, which the decompressor
+    needs. zstd at its default level packs a board several times faster than
+    zlib at its fastest, and smaller, and unpacks several times faster.
+    """
+    data = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
+    return len(data).to_bytes(8, "little") + _PACK_CODEC.compress(data, asbytes=True)
+
+
+def unpack_result(packed: bytes) -> BoardResult:
+    """The result that :func:`pack_result` packed."""
+    size = int.from_bytes(packed[:8], "little")
+    return pickle.loads(_PACK_CODEC.decompress(memoryview(packed)[8:], decompressed_size=size))
+
+
 def process_board_packed(*args) -> bytes:
-    """:func:`process_board` for a worker process: its result pickled and compressed.
+    """:func:`process_board` for a worker process: its result packed (:func:`pack_result`).
 
     The parent keeps results in this form until every board is done, so
     that its memory stays small while the workers (and their Apertium
     pipelines) are alive; the rows are unpacked after the workers have ended.
     """
-    return zlib.compress(pickle.dumps(process_board(*args), protocol=pickle.HIGHEST_PROTOCOL), 1)
+    return pack_result(process_board(*args))
 
 
 def _board_results(
@@ -385,7 +519,7 @@ def _board_results(
             result = cached[sha]
             if result is None:
                 if sha in packed:
-                    result = pickle.loads(zlib.decompress(packed.pop(sha)))
+                    result = unpack_result(packed.pop(sha))
                 else:
                     result = process_board(path, sha, keep_names, backend, later, model)
                     bar.update()
@@ -449,7 +583,8 @@ def process_all(
         tasks.append((path, digest))
 
     pseudonymiser = None if keep_names else Pseudonymiser()
-    collected: dict[str, list[pd.DataFrame]] = defaultdict(list)
+    collected: dict[str, list[tuple[int, pd.DataFrame]]] = defaultdict(list)  # table -> (board number, its rows)
+    mappings: list[dict[int, int]] = []  # per board: its person numbers -> the run's
     seconds: dict[str, float] = defaultdict(float)
     versions: dict = {}
     truncated: list[str] = []
@@ -465,16 +600,15 @@ def process_all(
         if result.truncated:
             log.warning("%s looks truncated (no end marker, or it stops mid-line); posts up to the cut are kept", result.source_file)
             truncated.append(result.source_file)
-        frames = result.frames
-        if pseudonymiser is not None:
-            mapping = {k: pseudonymiser.number(name) for k, name in enumerate(result.persons, 1)}
-            frames = renumber_board(frames, mapping)
-        for name, frame in frames.items():
-            collected[name].append(frame)
+        # people are numbered per board in the workers: renumbered in board order below
+        mappings.append({} if pseudonymiser is None else
+                        {k: pseudonymiser.number(name) for k, name in enumerate(result.persons, 1)})
+        for name, frame in result.frames.items():
+            collected[name].append((len(mappings) - 1, frame))
         versions.update(result.versions)
 
     names = INGEST_TABLES + tuple(t for stage in later for t in LATER_STAGES[stage])
-    frames = {name: _concat(name, collected.get(name, [])) for name in names}
+    frames = renumber_boards({name: collected.pop(name, []) for name in names}, mappings)
     frames["rejects"] = tables.frame("rejects", rejects)
     if "groups" in frames:
         frames["groups"] = stages.merge_groups(frames["groups"])

@@ -38,6 +38,7 @@ import logging
 import re
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
+from itertools import compress
 from operator import itemgetter
 from pathlib import Path
 from typing import NamedTuple
@@ -48,7 +49,7 @@ from spacy.attrs import IDX, LEMMA, LENGTH, LIKE_NUM, ORTH
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from pipeline.codebook import Codebook, Term, codebook_frame, load_codebook
+from pipeline.codebook import Codebook, Term, codebook_frame, compiled_pattern, load_codebook
 from pipeline.segment import segments_frame
 
 log = logging.getLogger("pipeline.tag")
@@ -57,6 +58,7 @@ TAG_COLUMNS = ["post_id", "segment_id", "theme_id", "rule", "pattern", "strength
 NGRAM = 3  # length of the letter n-grams that index the globs (see GlobIndex)
 _NONE: frozenset[int] = frozenset()
 _MATCH_ORDER = itemgetter(0, 1, 2)  # start, end, codebook order
+_SEGMENT_COLUMNS = ("post_id", "seq", "segment_id", "role", "question_no", "start", "end")  # what tag() reads
 MEMO_LIMIT = 200_000  # entries per memo of a Tagger (about 200 bytes each); a full memo is emptied
 
 
@@ -151,6 +153,8 @@ class _Rule:
     order: int  # position in the codebook: a stable order for hits at the same tokens
     words: tuple[tuple[str, int, str | None], ...]
     plain: bool  # only globs without POS: all forms or all lemmas must match (no mixing)
+    name: str  # ``term.rule`` ("okonomi.strong[3]"), worked out once
+    globs: tuple[int, ...]  # the glob id of each word of a plain rule (empty for the others)
 
 
 class Hit(NamedTuple):
@@ -172,7 +176,7 @@ class _Token(NamedTuple):
     lemmas: frozenset[int]  # glob words its lemma, lower-cased, matches
     globs: frozenset[int]  # forms | lemmas
     exacts: frozenset[int]  # =Exact words its written form matches
-    singles: tuple[tuple[int, Term], ...]  # (codebook order, term): one-word plain terms it matches
+    singles: tuple[tuple[int, _Rule], ...]  # (codebook order, rule): one-word plain terms it matches
     chains: dict[int, tuple[_Rule, ...]]  # longer plain terms it may start, by the glob of their second word
     starts: tuple[_Rule, ...]  # other terms it may start (not plain), checked word by word
     word: str  # lemma, else lower-cased form, lower-cased: what a weak hit counts ('' in _INERT)
@@ -214,18 +218,19 @@ class Tagger:
                 if spec.kind == "glob":
                     if spec.regex not in globs:
                         globs[spec.regex] = len(glob_list)
-                        glob_list.append((re.compile(spec.regex), spec.literals))
+                        glob_list.append((compiled_pattern(spec.regex), spec.literals))
                     words.append(("glob", globs[spec.regex], spec.pos))
                 elif spec.kind == "exact":
                     if spec.regex not in exacts:
                         exacts[spec.regex] = len(self._exact)
                         lits = frozenset(spec.literals) if spec.literals else None
-                        self._exact.append((lits, re.compile(spec.regex)))
+                        self._exact.append((lits, compiled_pattern(spec.regex)))
                     words.append(("exact", exacts[spec.regex], spec.pos))
                 else:
                     words.append(("num", 0, spec.pos))
             plain = all(kind == "glob" and not pos for kind, _, pos in words)
-            rules.append(_Rule(term, order, tuple(words), plain))
+            rules.append(_Rule(term, order, tuple(words), plain, term.rule,
+                               tuple(wid for _, wid, _ in words) if plain else ()))
         # rules by their first word, where matching starts
         self._by_glob: dict[int, list[_Rule]] = {}
         self._by_exact: dict[int, list[_Rule]] = {}
@@ -237,8 +242,9 @@ class Tagger:
             elif kind == "exact":
                 self._by_exact.setdefault(wid, []).append(rule)
         self._globs = GlobIndex(glob_list)
+        self._theme_of = {theme.id: (t, theme) for t, theme in enumerate(codebook.themes)}
         # memos by string hash: ORTH -> (globs of the lower-cased form, exact words), LEMMA -> globs,
-        # and (ORTH, LEMMA) -> _Token for the tokens that match some word of a term
+        # and (ORTH, LEMMA) -> _Token (_INERT for the tokens that match no word of a term)
         self._orth_memo: dict[int, tuple[frozenset[int], frozenset[int]]] = {}
         self._lemma_memo: dict[int, frozenset[int]] = {}
         self._token_memo: dict[tuple[int, int], _Token] = {}
@@ -268,7 +274,7 @@ class Tagger:
                 if not rule.plain:
                     starts.append(rule)
                 elif len(rule.words) == 1:
-                    singles.append((rule.order, rule.term))
+                    singles.append((rule.order, rule))
                 else:
                     chains.setdefault(rule.words[1][1], []).append(rule)
         for eid in sorted(exacts):
@@ -282,56 +288,71 @@ class Tagger:
         vocab = self.nlp.vocab
         return ((vocab.strings[lemma] if lemma else "") or vocab.strings[vocab[orth].lower]).lower()
 
-    def _scan(self, doc: Doc) -> tuple[list[tuple[int, int, int, Term]], list[_Token], list[int], list[int],
+    def _tokens(self, orths: list[int], lemmas: list[int]) -> list[_Token]:
+        """The memo entry of each token, by its ORTH and LEMMA hashes; entries not seen before are worked out."""
+        keys = list(zip(orths, lemmas))
+        token_memo = self._token_memo
+        try:
+            return list(map(token_memo.__getitem__, keys))  # the usual case once the vocabulary is known
+        except KeyError:
+            pass
+        orth_memo, lemma_memo = self._orth_memo, self._lemma_memo
+        new = set(keys).difference(token_memo)
+        if len(token_memo) + len(new) > MEMO_LIMIT:
+            # entries depend on their word alone: dropping them only costs time
+            # (the ORTH and LEMMA memos hold no more words than the token memo's keys)
+            token_memo.clear()
+            orth_memo.clear()
+            lemma_memo.clear()
+            new = set(keys)
+        for orth in {orth for orth, _ in new}.difference(orth_memo):
+            orth_memo[orth] = self._orth_entry(orth)
+        for lemma in {lemma for _, lemma in new}.difference(lemma_memo):
+            lemma_memo[lemma] = self._lemma_entry(lemma)
+        for orth, lemma in new:
+            # a token that matches no glob or exact word is _INERT (a '#' may still match it: see nums)
+            matches = orth_memo[orth] is not _NO_MATCH or lemma_memo[lemma]
+            token_memo[orth, lemma] = self._token(orth, lemma) if matches else _INERT
+        return list(map(token_memo.__getitem__, keys))
+
+    def _scan(self, doc: Doc) -> tuple[list[tuple[int, int, int, _Rule]], list[_Token], list[int], list[int],
                                        list[int], list[int]]:
-        """The matches in ``doc`` as sorted (start, end, codebook order, term) (see ``matches``), with,
+        """The matches in ``doc`` as sorted (start, end, codebook order, rule) (see ``matches``), with,
         per token, its entry, character offset, length, ORTH and LEMMA hashes."""
         if not len(doc):
             return [], [], [], [], [], []
         orths, lemmas, nums, idx, lengths = doc.to_array([ORTH, LEMMA, LIKE_NUM, IDX, LENGTH]).T.tolist()
-        orth_memo, lemma_memo, token_memo = self._orth_memo, self._lemma_memo, self._token_memo
-        for memo, entry, keys in ((orth_memo, self._orth_entry, orths), (lemma_memo, self._lemma_entry, lemmas)):
-            new = set(keys).difference(memo)
-            if len(memo) + len(new) > MEMO_LIMIT:
-                memo.clear()  # entries depend on their word alone: dropping them only costs time
-                token_memo.clear()
-                new = set(keys)
-            for key in new:
-                memo[key] = entry(key)
-        keys = list(zip(orths, lemmas))
-        new = set(keys).difference(token_memo)
-        if len(token_memo) + len(new) > MEMO_LIMIT:
-            token_memo.clear()
-            new = set(keys)
-        for key in new:
-            # only tokens that match some glob or exact word get an entry; the others are _INERT
-            # (a '#' may still match them: see nums)
-            if orth_memo[key[0]] is not _NO_MATCH or lemma_memo[key[1]]:
-                token_memo[key] = self._token(*key)
-        get = token_memo.get
-        toks = [get(key, _INERT) for key in keys]
+        toks = self._tokens(orths, lemmas)
         n = len(toks)
-        found: list[tuple[int, int, int, Term]] = []
+        found: list[tuple[int, int, int, _Rule]] = []
+        append = found.append
         for i, tok in enumerate(toks):
-            if tok is _INERT and not nums[i]:
+            if tok is _INERT:
                 continue
-            if tok.singles:
-                found.extend((i, i + 1, order, term) for order, term in tok.singles)
+            for order, rule in tok.singles:
+                append((i, i + 1, order, rule))
             if tok.chains and i + 1 < n:
                 # plain terms of two or more words: only those whose second word the next token matches
-                nxt = toks[i + 1].globs
-                for g2, chain in tok.chains.items():
-                    if g2 in nxt:
-                        for rule in chain:
-                            e = i + len(rule.words)
-                            if e <= n and (all(g in toks[j].forms for j, (_, g, _) in enumerate(rule.words, i))
-                                           or all(g in toks[j].lemmas for j, (_, g, _) in enumerate(rule.words, i))):
-                                found.append((i, e, rule.order, rule.term))
-            starts = tok.starts + self._by_num if nums[i] else tok.starts
-            for rule in starts:
+                chains = tok.chains
+                for g2 in toks[i + 1].globs:
+                    for rule in chains.get(g2, ()):
+                        e = i + len(rule.globs)
+                        if e <= n:
+                            span = toks[i:e]
+                            if (all(g in t.forms for g, t in zip(rule.globs, span))
+                                    or all(g in t.lemmas for g, t in zip(rule.globs, span))):
+                                append((i, e, rule.order, rule))
+            for rule in tok.starts:
                 e = i + len(rule.words)
                 if e <= n and all(self._word_ok(word, doc, j, toks[j], nums[j]) for j, word in enumerate(rule.words, i)):
-                    found.append((i, e, rule.order, rule.term))
+                    append((i, e, rule.order, rule))
+        if self._by_num and any(nums):
+            for i in [i for i, num in enumerate(nums) if num]:
+                for rule in self._by_num:  # terms that start with '#'
+                    e = i + len(rule.words)
+                    if e <= n and all(self._word_ok(word, doc, j, toks[j], nums[j])
+                                      for j, word in enumerate(rule.words, i)):
+                        append((i, e, rule.order, rule))
         found.sort(key=_MATCH_ORDER)
         return found, toks, idx, lengths, orths, lemmas
 
@@ -360,7 +381,12 @@ class Tagger:
         codebook order. Terms with ``/POS`` words are skipped when the
         pipeline has no tagger.
         """
-        return [(term, s, e) for s, e, _, term in self._scan(doc)[0]]
+        return [(rule.term, s, e) for s, e, _, rule in self._scan(doc)[0]]
+
+    @cached_property
+    def codebook_table(self) -> pd.DataFrame:
+        """``codebook_frame(self.codebook)``, built once per tagger (the codebook does not change); do not modify."""
+        return codebook_frame(self.codebook)
 
     @cached_property
     def versions(self) -> dict:
@@ -384,28 +410,40 @@ class Tagger:
             "tagger_model": model,
         }
 
+    def _docs(self, texts: list[str], batch_size: int = 64):
+        """The model's docs of ``texts``, in order (lazily, ``batch_size`` texts at a time)."""
+        return self.nlp.pipe(texts, batch_size=batch_size, disable=self._disable)
+
+    def _counted(self, doc: Doc) -> list[tuple[int, int, _Rule, int, int, str]]:
+        """The counted matches in ``doc``: (token start, token end, rule, char start, char end, word).
+
+        In ``matches`` order. A match of an ``ignore`` term does not count,
+        nor does a match that lies wholly inside a match of an ``ignore`` term
+        of its theme. ``word`` is what a weak hit counts (see ``Hit``).
+        """
+        found, toks, idx, lengths, orths, lemmas = self._scan(doc)
+        # (theme, start, end) of every token span that lies inside a match of one of the theme's ignore terms
+        ignored: set[tuple[str, int, int]] = set()
+        for s, e, _, rule in found:
+            if rule.term.kind == "ignore":
+                theme_id = rule.term.theme_id
+                ignored.update((theme_id, a, b) for a in range(s, e) for b in range(a + 1, e + 1))
+        counted = []
+        for s, e, _, rule in found:
+            term = rule.term
+            if term.kind == "ignore" or (ignored and (term.theme_id, s, e) in ignored):
+                continue
+            word = toks[s].word if e == s + 1 else ""
+            if not word:  # several words, or a '#' on a token that matches no glob (_INERT)
+                word = " ".join(toks[j].word or self._word(orths[j], lemmas[j]) for j in range(s, e))
+            counted.append((s, e, rule, idx[s], idx[e - 1] + lengths[e - 1], word))
+        return counted
+
     def hits(self, texts: list[str], offsets: list[int], batch_size: int = 64) -> list[list[Hit]]:
         """Counted hits per text (ignore contexts applied); ``offsets`` shift char offsets into the post."""
-        out = []
-        docs = self.nlp.pipe(texts, batch_size=batch_size, disable=self._disable)
-        for i, (doc, off) in enumerate(zip(docs, offsets)):
-            found, toks, idx, lengths, orths, lemmas = self._scan(doc)
-            ignores: dict[str, list[tuple[int, int]]] = {}
-            for s, e, _, term in found:
-                if term.kind == "ignore":
-                    ignores.setdefault(term.theme_id, []).append((s, e))
-            hits = []
-            for s, e, _, term in found:
-                if term.kind == "ignore":
-                    continue
-                if ignores and any(a <= s and e <= b for a, b in ignores.get(term.theme_id, ())):
-                    continue
-                word = toks[s].word if e == s + 1 else ""
-                if not word:  # several words, or a '#' on a token that matches no glob (no memo entry)
-                    word = " ".join(toks[j].word or self._word(orths[j], lemmas[j]) for j in range(s, e))
-                hits.append(Hit(term, i, s, e, off + idx[s], off + idx[e - 1] + lengths[e - 1], word))
-            out.append(hits)
-        return out
+        return [[Hit(rule.term, i, s, e, off + start, off + end, word)
+                 for s, e, rule, start, end, word in self._counted(doc)]
+                for i, (doc, off) in enumerate(zip(self._docs(texts, batch_size), offsets))]
 
     def tag(self, posts: pd.DataFrame, segments: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Tag the response posts: returns (tags, theme_matrix) frames.
@@ -415,29 +453,34 @@ class Tagger:
         """
         if segments is None:
             segments = segments_frame(posts)
-        responses = posts[posts["kind"] == "response"]
-        response_ids = responses["post_id"].tolist()
-        text_of = dict(zip(response_ids, responses["text_clean"].tolist()))
-        segs = segments[segments["post_id"].isin(text_of)].sort_values(["post_id", "seq"])
-        seg_posts, seg_ids = segs["post_id"].tolist(), segs["segment_id"].tolist()
-        roles, qnos = segs["role"].tolist(), segs["question_no"].tolist()
-        starts, ends = segs["start"].tolist(), segs["end"].tolist()
+        is_response = [kind == "response" for kind in posts["kind"].tolist()]
+        response_ids = list(compress(posts["post_id"].tolist(), is_response))
+        text_of = dict(zip(response_ids, compress(posts["text_clean"].tolist(), is_response)))
+        # the segments of the response posts, ordered by post and seq
+        seg_rows = sorted((row for row in zip(*(segments[c].tolist() for c in _SEGMENT_COLUMNS)) if row[0] in text_of),
+                          key=itemgetter(0, 1))
+        seg_posts, _, seg_ids, roles, qnos, starts, ends = (list(c) for c in zip(*seg_rows)) if seg_rows else [[]] * 7
         texts = [text_of[p][s:e] for p, s, e in zip(seg_posts, starts, ends)]
-        all_hits = self.hits(texts, [int(s) for s in starts])
-        # a question segment counts (answers_to terms only) when the group answered it:
-        # the next segment of the post is an answer to the same question number
-        by_post: dict[str, dict[str, list[tuple[str, Hit]]]] = {}
-        for k, (pid, sid, role, qno, hits) in enumerate(zip(seg_posts, seg_ids, roles, qnos, all_hits)):
+        # post -> theme -> counted hits as (term kind, word, segment_id, rule, start, end), offsets into the post
+        by_post: dict[str, dict[str, list[tuple[str, str, str, _Rule, int, int]]]] = {}
+        for k, (pid, sid, role, qno, doc) in enumerate(zip(seg_posts, seg_ids, roles, qnos, self._docs(texts))):
             if role == "question":
+                # a question segment counts (answers_to terms only) when the group answered it:
+                # the next segment of the post is an answer to the same question number
                 nxt = k + 1
                 answered = (nxt < len(seg_posts) and seg_posts[nxt] == pid and roles[nxt] == "answer"
                             and not pd.isna(qnos[nxt]) and not pd.isna(qno) and qnos[nxt] == qno)
-                hits = [h for h in hits if h.term.kind == "answers_to"] if answered else []
+                if not answered:
+                    continue
+                counted = [c for c in self._counted(doc) if c[2].term.kind == "answers_to"]
             else:
-                hits = [h for h in hits if h.term.kind != "answers_to"]
-            themes = by_post.setdefault(pid, {})
-            for h in hits:
-                themes.setdefault(h.term.theme_id, []).append((sid, h))
+                counted = [c for c in self._counted(doc) if c[2].term.kind != "answers_to"]
+            if counted:
+                off = int(starts[k])
+                themes = by_post.setdefault(pid, {})
+                for _, _, rule, start, end, word in counted:
+                    term = rule.term
+                    themes.setdefault(term.theme_id, []).append((term.kind, word, sid, rule, off + start, off + end))
         ids = list(self.codebook.ids)
         flags = np.zeros((len(response_ids), len(ids)), dtype=np.int8)
         tag_rows = []
@@ -446,24 +489,25 @@ class Tagger:
             if not found:
                 continue
             text = text_of[pid]
-            for t, theme in enumerate(self.codebook.themes):
-                th = found.get(theme.id)
-                if th and self.decide(theme, [h for _, h in th]):  # no hit never decides a theme (min_weak >= 1)
+            for theme_id, hits in found.items():
+                t, theme = self._theme_of[theme_id]
+                if _theme_holds(theme, hits):  # no hit never decides a theme (min_weak >= 1)
                     flags[r, t] = 1
-                    tag_rows.extend((pid, sid, theme.id, h.term.rule, h.term.text, h.term.kind,
-                                     text[h.start:h.end], h.start, h.end) for sid, h in th)
+                    tag_rows.extend([(pid, sid, theme_id, rule.name, rule.term.text, kind, text[start:end], start, end)
+                                     for kind, _, sid, rule, start, end in hits])
         # one row per (post, theme, rule, offsets): the same post and offsets mean the same segment and
         # text, so the rows dropped are copies; then ordered by post, offsets, theme and rule
         rows = list({(r[0], r[2], r[3], r[7], r[8]): r for r in reversed(tag_rows)}.values())
         rows.sort(key=itemgetter(0, 7, 8, 2, 3))
-        tags = pd.DataFrame(rows, columns=TAG_COLUMNS).astype({"start": "int32", "end": "int32"})
         matrix = pd.DataFrame(flags, columns=ids)
         post_ids = pd.Series(response_ids)
-        board = dict(zip(response_ids, responses["board_id"].tolist()))
+        board = dict(zip(response_ids, compress(posts["board_id"].tolist(), is_response)))
         matrix.insert(0, "post_id", post_ids)
-        matrix.insert(1, "board_id", post_ids.map(board))
+        # the column Series.map(board) gives, built directly (map costs more; on no posts it gives float64)
+        board_ids = pd.Series([board[p] for p in response_ids]) if response_ids else post_ids.map(board)
+        matrix.insert(1, "board_id", board_ids)
         matrix.insert(2, "n_themes", flags.sum(axis=1, dtype=np.int16))
-        return tags, matrix
+        return _tags_frame(rows), matrix
 
     def code_texts(self, texts: list[str]) -> tuple[list[set[str]], pd.DataFrame]:
         """Code free texts as response posts of a board without prompts (for checks and tests).
@@ -486,9 +530,24 @@ class Tagger:
         least ``min_weak`` different words (by lemma, else lower-cased form:
         "prosjekt" and "prosjektet" are one word).
         """
-        if any(h.term.kind in ("strong", "answers_to") for h in hits):
-            return True
-        return len({h.word for h in hits if h.term.kind == "weak"}) >= theme.min_weak
+        return _theme_holds(theme, [(h.term.kind, h.word) for h in hits])
+
+
+def _theme_holds(theme, hits) -> bool:
+    """``Tagger.decide`` over hits given as records whose first two items are the term's kind and the word."""
+    if any(h[0] in ("strong", "answers_to") for h in hits):
+        return True
+    return len({h[1] for h in hits if h[0] == "weak"}) >= theme.min_weak
+
+
+def _tags_frame(rows: list[tuple]) -> pd.DataFrame:
+    """The ``tags`` frame of rows in ``TAG_COLUMNS`` order (built column by column: faster than from rows)."""
+    if not rows:
+        return pd.DataFrame(rows, columns=TAG_COLUMNS).astype({"start": "int32", "end": "int32"})
+    columns = dict(zip(TAG_COLUMNS, map(list, zip(*rows))))
+    for name in ("start", "end"):
+        columns[name] = np.array(columns[name], dtype=np.int32)
+    return pd.DataFrame(columns, columns=TAG_COLUMNS)
 
 
 def default_nlp() -> Language:
@@ -539,7 +598,7 @@ def tag_tables(posts: pd.DataFrame, tagger: Tagger | None = None) -> dict[str, p
     tagger = tagger or get_tagger()
     segments = segments_frame(posts)
     tags, matrix = tagger.tag(posts, segments)
-    return {"codebook": codebook_frame(tagger.codebook), "segments": segments, "tags": tags,
+    return {"codebook": tagger.codebook_table.copy(), "segments": segments, "tags": tags,
             "theme_matrix": matrix}
 
 

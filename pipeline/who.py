@@ -34,7 +34,10 @@ generic label on one board ("Gruppe 3") are taken to be one group.
 from __future__ import annotations
 
 import re
+import string
+from collections import namedtuple
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Callable
 
 import numpy as np
@@ -51,9 +54,11 @@ from pipeline.places import (
     load_gazetteer,
     slug,
 )
+from pipeline.textscan import may_contain_case_blind
 
 _LOW = "a-zæøåäöüéèáàíóúčđŋšŧžï'’"
-_UP = "A-ZÆØÅÄÖÜÉÈÁČĐŊŠŦŽ"
+_UP_EXTRA = "ÆØÅÄÖÜÉÈÁČĐŊŠŦŽ"
+_UP = "A-Z" + _UP_EXTRA
 # A name as written, or the pseudonym the privacy layer put in its place ("[Person 7]").
 PSEUDONYM = r"\[Person \d+\]"
 NAME_TOKEN = rf"(?:{PSEUDONYM}|[{_UP}][{_LOW}]+(?:-[{_UP}][{_LOW}]+)?|[{_UP}]\.)"
@@ -81,6 +86,10 @@ ORG_ANCHORS = (
     "musikkråd", "Norsk", "Norges", "Nasjonalt", "NORSK", "niversitet", "NTNU", "UiT", "UiB", "UiO", "OsloMet",
     "HVL", "UKM", "KS", "Udir", "Kulturtanken",
 )
+ORG_ANCHOR_RE = re.compile("|".join(re.escape(anchor) for anchor in ORG_ANCHORS))
+# The characters an ORG_RE match can start with (keep in step with ORG_RE): a capital of _UP, the
+# "u" of "universitetet", the "k" of "kulturskole"/"kulturskule".
+ORG_FIRST_CHARS = frozenset(string.ascii_uppercase + _UP_EXTRA + "uk")
 
 # Capitalised words that open headings or sentences, never names.
 NOT_NAMES = frozenset(
@@ -118,6 +127,7 @@ ROLE_WHERE_RE = re.compile(r"(.*?)[ \xa0]+(?:i|på|fra|frå|ved)$")
 ROLE_TAIL_RE = re.compile(r"[ \xa0]+(?:i|på|fra|frå|ved)[ \xa0]+")
 # "Name (role, Organisation)" / "Name (Organisation)"
 NAME_PAREN_RE = re.compile(rf"(?P<name>{NAME})[ \xa0]*\((?P<inner>[^()]{{2,80}})\)")
+_NAME_START_RE = re.compile(rf"[\[{_UP}]")  # the first character of every NAME
 PAREN_ROLE_RE = re.compile(rf"(?P<role>{ROLE_PHRASE})(?:[ \xa0]*,[ \xa0]*|[ \xa0]+(?:i|på|ved)[ \xa0]+|$)")
 # "Name (ref) - Organisation"
 NAME_ORG_RE = re.compile(
@@ -130,7 +140,7 @@ VIA_NAME_RE = re.compile(rf"v/[ \xa0]*(?P<name>{NAME})")
 AND_NAME_RE = re.compile(rf"[ \xa0]+og[ \xa0]+(?P<name>{NAME})")
 # "Name i Organisation"
 NAME_IN_RE = re.compile(rf"(?P<name>{NAME_TOKEN}(?:[ \xa0]{NAME_TOKEN}){{1,3}})[ \xa0]+i[ \xa0]+(?=[{_UP}])")
-NAME_IN_ANCHOR = re.compile(rf"[ \xa0]i[ \xa0]+[{_UP}]")
+NAME_IN_ANCHOR = re.compile(rf"i(?<=[ \xa0]i)[ \xa0]+[{_UP}]")  # " i Capital", written to start with its literal "i" (fast to find)
 # "Name (referent)", case-blind as written
 REF_ROLE = r"\((?P<role>ref\.?|referent|skriver|sekretær)\)"
 NAME_REF_RE = re.compile(rf"(?P<name>{NAME})[ \xa0]*{REF_ROLE}", re.I)
@@ -138,6 +148,7 @@ REF_ROLE_RE = re.compile(REF_ROLE, re.I)
 # "Hilsen Name (...) og Name (...)"; a parenthesis may hold a line break, so only the greeting word is checked first
 GREETING_RE = re.compile(rf"(?i:hilsen|helsing|mvh\.?)[ \xa0]+(?P<rest>{NAME}(?:[ \xa0]*\([^)]*\))?(?:[ \xa0]+og[ \xa0]+{NAME}(?:[ \xa0]*\([^)]*\))?)*)")
 GREETING_ANCHOR = re.compile(r"(?i:hilsen|helsing|mvh)")
+GREETING_WORDS = ("hilsen", "helsing", "mvh")  # GREETING_ANCHOR's words, for may_contain_case_blind
 GREETING_NAME_RE = re.compile(rf"(?P<n>{NAME})(?:[ \xa0]*\((?P<u>[^)]*)\))?")
 # "Gruppe Name, Name og Name" opening a paragraph
 GROUP_LIST_RE = re.compile(rf"(?m)^[ \xa0]*Gruppe[ \xa0]+(?P<rest>{NAME}(?:[ \xa0]*,[ \xa0]*{NAME})*(?:[ \xa0]+og[ \xa0]+{NAME}))[ \xa0]*$")
@@ -376,11 +387,15 @@ def _orgs(text: str) -> list[tuple[int, int]]:
     starts in order, from the end of the last match, gives the same
     leftmost, non-overlapping matches as ``finditer`` at a fraction of the
     cost (the pattern has no literal prefix, so ``finditer`` tries it at
-    every character).
+    every character). A text without any anchor has no match, and a
+    match can only start at one of :data:`ORG_FIRST_CHARS`.
     """
+    first = ORG_ANCHOR_RE.search(text)  # where the first anchor of any kind stands, if any
+    if first is None:
+        return []
     starts: set[int] = set()
     for anchor in ORG_ANCHORS:
-        a = text.find(anchor)
+        a = text.find(anchor, first.start())
         while a >= 0:
             k = _skip_back(text, _skip_back(text, _skip_back(text, a, False), True), False)
             starts.update(range(k, a + 1))
@@ -388,12 +403,37 @@ def _orgs(text: str) -> list[tuple[int, int]]:
     out: list[tuple[int, int]] = []
     pos = 0
     for p in sorted(starts):
-        if p < pos:
+        if p < pos or text[p] not in ORG_FIRST_CHARS:
             continue
         m = ORG_RE.match(text, p)
         if m:
             out.append((m.start(), m.end()))
             pos = m.end()
+    return out
+
+
+def _name_paren_matches(text: str) -> list[re.Match]:
+    """``NAME_PAREN_RE.finditer(text)``, trying the pattern only where a name can start.
+
+    A match is a name, spaces and "(" on one line (no line break before the
+    bracket), and a name starts with "[" (a pseudonym) or a capital. Trying
+    ``NAME_PAREN_RE.match`` at those characters of the lines that hold a
+    "(", in order and from the end of the last match, gives the same
+    matches as ``finditer`` without trying the pattern at every character.
+    """
+    out: list[re.Match] = []
+    pos = 0
+    c = text.find("(")
+    while c >= 0:
+        line_end = text.find("\n", c)
+        line_end = len(text) if line_end < 0 else line_end
+        for start in _NAME_START_RE.finditer(text, max(pos, text.rfind("\n", 0, c) + 1), line_end):
+            if start.start() >= pos:
+                m = NAME_PAREN_RE.match(text, start.start())
+                if m is not None:
+                    out.append(m)
+                    pos = m.end()
+        c = text.find("(", max(line_end, pos))
     return out
 
 
@@ -506,7 +546,7 @@ def _person_hits(text: str, gaz: Gazetteer, places: list[PlaceMention] | None = 
             role = where.group(1) if where else role
         add(m.start("name"), m.end("name"), "name-role", role, *(u or (None, None)))
     # "Name (role, Organisation)" / "Name (Organisation)"
-    for m in NAME_PAREN_RE.finditer(text) if "(" in text else ():
+    for m in _name_paren_matches(text):
         inner = m.group("inner")
         rm = PAREN_ROLE_RE.match(inner)
         rest = inner[rm.end() :] if rm else inner
@@ -549,7 +589,7 @@ def _person_hits(text: str, gaz: Gazetteer, places: list[PlaceMention] | None = 
     for m in _finditer_lines(NAME_REF_RE, REF_ROLE_RE, text):
         add(m.start("name"), m.end("name"), "name-ref", m.group("role"))
     # "Hilsen Name (...) og Name (...)"
-    for m in GREETING_RE.finditer(text) if GREETING_ANCHOR.search(text) else ():
+    for m in GREETING_RE.finditer(text) if may_contain_case_blind(text, GREETING_WORDS) else ():
         rest = m.group("rest")
         for n in GREETING_NAME_RE.finditer(rest):
             if rest[: n.start()].count("(") > rest[: n.start()].count(")"):
@@ -557,7 +597,7 @@ def _person_hits(text: str, gaz: Gazetteer, places: list[PlaceMention] | None = 
             u = n.group("u")
             add(m.start("rest") + n.start("n"), m.start("rest") + n.end("n"), "greeting", None, u, m.start("rest") + n.start("u") if u else None)
     # "Gruppe Name, Name og Name" opening a paragraph
-    for m in GROUP_LIST_RE.finditer(text):
+    for m in GROUP_LIST_RE.finditer(text) if "Gruppe" in text else ():
         for n in NAME_RE.finditer(m.group("rest")):
             add(m.start("rest") + n.start(), m.start("rest") + n.end(), "group-list")
     # "Name: lower-case speech" opening a paragraph or line
@@ -827,6 +867,40 @@ def _first_post_id(posts: pd.DataFrame, sub: list[tuple[int, object]]) -> str:
     return posts.iloc[[pos for pos, _ in sub]].sort_values("source_line").post_id.iloc[0]
 
 
+def _int32_column(rows: list[dict], name: str) -> pd.arrays.IntegerArray:
+    """The ``name`` values of ``rows`` (ints; None where missing) as a nullable Int32 array.
+
+    What ``astype("Int32")`` makes of the column a frame built from the
+    rows holds, built directly instead of from the inferred column.
+    """
+    values = [row[name] for row in rows]
+    missing = np.fromiter((v is None for v in values), dtype=bool, count=len(values))
+    data = np.fromiter((0 if v is None else v for v in values), dtype=np.int32, count=len(values))
+    return pd.arrays.IntegerArray(data, missing)
+
+
+@lru_cache(maxsize=16)
+def _row_type(columns: tuple) -> type:
+    """The named tuple ``itertuples`` makes for these columns (made once per process)."""
+    return namedtuple("Pandas", ["Index", *columns], rename=True)
+
+
+def _post_rows(posts: pd.DataFrame) -> list[tuple]:
+    """``list(posts.itertuples())``: each row as a named tuple of its index and columns, read column by column.
+
+    A column held in a numpy array or as strings is read with one
+    ``tolist``, which gives the values that iterating it gives (what
+    ``itertuples`` does, item by item); any other column (e.g. nullable
+    integers, whose items iterate as numpy scalars) is iterated as there.
+    """
+    row = _row_type(tuple(posts.columns))
+    columns = [
+        column.tolist() if isinstance(column.dtype, (np.dtype, pd.StringDtype)) else list(column)
+        for _, column in posts.items()
+    ]
+    return [row._make(values) for values in zip(posts.index, *columns, strict=True)]
+
+
 def extract_who(posts: pd.DataFrame, boards: pd.DataFrame | None = None, gaz: Gazetteer | None = None) -> dict[str, pd.DataFrame]:
     """Groups, participants and places of every post.
 
@@ -839,7 +913,7 @@ def extract_who(posts: pd.DataFrame, boards: pd.DataFrame | None = None, gaz: Ga
     gaz = gaz or load_gazetteer()
     find_places = _PlaceMemo(gaz)
     posts = posts.sort_values(["board_id", "ordinal"] if "ordinal" in posts.columns else ["board_id", "source_line"])
-    post_list = list(posts.itertuples())
+    post_list = _post_rows(posts)
     # names accepted without doubt anywhere on a board support weak mentions of the same name
     support: dict[str, set[str]] = {}
     for p in post_list:
@@ -950,9 +1024,9 @@ def extract_who(posts: pd.DataFrame, boards: pd.DataFrame | None = None, gaz: Ga
     places_df = pd.DataFrame(place_rows, columns=["post_id", "group_id", "source", "seq", "mention", "start", "end", "kommunenummer", "kommunenavn", "fylkesnavn", "role", "match"])
     parts_df = pd.DataFrame(part_rows, columns=["post_id", "seq", "group_id", "source", "pattern", "person", "person_start", "person_end", "role", "role_raw", "organisation", "municipality", "kommunenummer", "kommunenavn"])
     for c in ("seq", "start", "end"):
-        places_df[c] = places_df[c].astype("Int32")
+        places_df[c] = _int32_column(place_rows, c)
     for c in ("seq", "person_start", "person_end"):
-        parts_df[c] = parts_df[c].astype("Int32")
+        parts_df[c] = _int32_column(part_rows, c)
 
     group_rows = []
     # each group's posts, place rows and participant rows, in table order (what
@@ -996,7 +1070,7 @@ def extract_who(posts: pd.DataFrame, boards: pd.DataFrame | None = None, gaz: Ga
             n_persons=len({fold(x["person"]) for x in pp if x["person"] is not None}),
         ))
     groups_df = pd.DataFrame(group_rows, columns=["group_id", "seminar", "board_ids", "label", "label_source", "n_posts", "first_post_id", "kommunenummer", "kommuner", "unresolved_places", "venue", "organisations", "n_persons"])
-    groups_df["n_posts"] = groups_df["n_posts"].astype("Int32")
-    groups_df["n_persons"] = groups_df["n_persons"].astype("Int32")
+    groups_df["n_posts"] = _int32_column(group_rows, "n_posts")
+    groups_df["n_persons"] = _int32_column(group_rows, "n_persons")
     post_groups = pd.DataFrame({"post_id": posts.post_id.values, "group_id": [post_gid.get(x) for x in posts.post_id]})
     return {"groups": groups_df, "participants": parts_df, "places": places_df, "post_groups": post_groups}

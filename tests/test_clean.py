@@ -423,3 +423,46 @@ def test_lexicon_holds_each_listed_word_once_in_lower_case(lex):
     assert lex._words == sorted({w.lower() for w in listed})
     assert Lexicon(["Øy", "b", "A", "a", "", "ÆRE"], use_wordfreq=False)._words == ["a", "b", "ære", "øy"]
     assert Lexicon(["to\nlinjer", "B"], use_wordfreq=False)._words == ["b", "to\nlinjer"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet="ab#Æø \t\r\n\u2003", max_size=5), max_size=8))
+def test_read_word_list_keeps_the_lines_a_line_by_line_reading_keeps(tmp_path_factory, lines):
+    import gzip
+
+    path = tmp_path_factory.mktemp("words") / "words.txt.gz"
+    path.write_bytes(gzip.compress("\n".join(lines).encode("utf-8")))
+    with gzip.open(path, "rt", encoding="utf-8") as fh:  # universal newlines, as text files are read
+        expected = [line for line in fh.read().split("\n") if line and line[0] != "#" and not line.isspace()]
+    assert read_word_list(path) == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(max_codepoint=0x3FF)))
+def test_is_lower_case_is_lower_casing_leaving_the_text_alone(text):
+    from pipeline.lexicon import _is_lower_case
+
+    assert _is_lower_case(text) == (text.lower() == text)
+
+
+def test_is_lower_case_on_every_latin1_letter():
+    from pipeline.lexicon import _is_lower_case
+
+    for c in map(chr, range(256)):
+        assert _is_lower_case(f"abc{c}øy") == (c.lower() == c), c
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet="aAbBøØ\nß", max_size=4), max_size=8))
+def test_lexicon_words_are_the_distinct_listed_words_in_lower_case_sorted(words):
+    lexicon = Lexicon(words, use_wordfreq=False)
+    assert lexicon._words == sorted({w.lower() for w in words if w})
+
+
+def test_restore_word_answers_for_the_lexicon_it_is_given():
+    """restore_word remembers answers per lexicon: a second lexicon gets its own, a repeat the same."""
+    with_fl = Lexicon(["flyt"], use_wordfreq=False)
+    with_fi = Lexicon(["fiyt"], use_wordfreq=False)
+    assert restore_word("\ufffdyt", with_fl)[0] == "flyt"
+    assert restore_word("\ufffdyt", with_fi)[0] == "fiyt"
+    assert restore_word("\ufffdyt", with_fl) == restore_word("\ufffdyt", with_fl)

@@ -143,6 +143,21 @@ def test_yaml_syntax_errors_name_the_file(tmp_path):
         load_codebook(path)
 
 
+def test_a_file_is_parsed_again_when_its_content_changes(tmp_path):
+    path = _write(tmp_path, _codebook(GOOD_THEME))
+    first = load_codebook(path)
+    assert load_codebook(path) == first
+    first.categories["ny"] = "changed by a caller"  # reaches no other caller
+    assert load_codebook(path).categories == {"rammer": "R"}
+    path.write_text(_codebook(GOOD_THEME.replace("label: Tid", "label: Tida")), encoding="utf-8")
+    changed = load_codebook(path)
+    assert changed.theme("tid").label == "Tida" and changed.sha256 != first.sha256
+    path.write_text("version: 1\nthemes: [\n", encoding="utf-8")
+    for _ in range(2):  # a failure is never remembered as a result
+        with pytest.raises(CodebookError):
+            load_codebook(path)
+
+
 @pytest.mark.parametrize("word, matches, rejects", [
     ("tid", ["tid"], ["tidligere", "fritid", "tida"]),
     ("tid{,a,en}", ["tid", "tida", "tiden"], ["tidene", "tidligere"]),

@@ -191,6 +191,9 @@ SCAN_CASES = [
     "Kari Nordmann, konst. rektor i Bergen\nPer Olsen,rådgiver\n, rektor\nOla Nordmann - Bergen kommune\n[Person 2] (ref) - Norsk kulturråd",
     "Kari Hansen i Kulturrådet, Ola i Oslo\nKari: vi snakket\nTone Li: hei\nMari Sand (Referent)\nPer (REF.) og Åse (sekretær)",
     "Hilsen Kari (Bodø)\nog Per\nmvh Ola Nordmann (ref) og Kari",
+    "Kari Nordmann (rektor,\nBodø kulturskole) og [Person 3] (Oslo)(x) Ola (( Per Hansen (Nord universitet)\n(Kari)",
+    "HİLSEN Kari\nhılsen Per\nhilſen Ola\nHELSING Åse\nMVH. Tone\nhilse n",
+    "xkulturskole ukulturskule, Kulturskolerådet-musikkrådet; universitetet i Oslo, Universitetet i Bergen",
 ]
 
 
@@ -201,6 +204,7 @@ def _scan_texts(posts):
 
 def test_fast_scans_find_what_the_patterns_find(posts):
     from pipeline import who
+    from pipeline.textscan import may_contain_case_blind
 
     pairs = [
         (who.NAME_ROLE_RE, who.NAME_ROLE_ANCHOR),
@@ -213,8 +217,36 @@ def test_fast_scans_find_what_the_patterns_find(posts):
     for text in _scan_texts(posts):
         assert who._orgs(text) == [m.span() for m in who.ORG_RE.finditer(text)], text
         assert [m.span() for m in who._header_matches(text)] == [m.span() for m in who.HEADER_RE.finditer(text)], text
+        assert [m.span() for m in who._name_paren_matches(text)] == [m.span() for m in who.NAME_PAREN_RE.finditer(text)], text
+        if who.GREETING_ANCHOR.search(text):
+            assert may_contain_case_blind(text, who.GREETING_WORDS), text
         for pattern, anchor in pairs:
             want = [(m.span(), m.groupdict()) for m in pattern.finditer(text)]
             assert [(m.span(), m.groupdict()) for m in who._finditer_lines(pattern, anchor, text)] == want, (pattern.pattern, text)
             found += len(want)
     assert found > 50
+
+
+def test_post_rows_are_what_itertuples_gives(posts):
+    """The column-wise read of the posts gives itertuples' fields, values and value types."""
+    from pipeline import who
+
+    def same(a, b):
+        return type(a) is type(b) and (a is b or a == b or (a != a and b != b))
+
+    for frame in (posts, posts.iloc[::-1], posts.set_index("post_id"), posts.astype({"source_line": "Int64"})):
+        want, got = list(frame.itertuples()), who._post_rows(frame)
+        assert len(got) == len(want) and got[0]._fields == want[0]._fields
+        assert all(same(a, b) for w, g in zip(want, got) for a, b in zip(w, g))
+
+
+def test_int32_column_is_what_astype_gives():
+    import pandas as pd
+
+    from pipeline import who
+
+    for values in ([1, None, 3], [None, None], [5, 6], []):
+        rows = [{"n": v} for v in values]
+        want = pd.DataFrame(rows, columns=["n"])["n"].astype("Int32")
+        got = pd.Series(who._int32_column(rows, "n"), name="n")
+        assert got.dtype == want.dtype and got.equals(want)

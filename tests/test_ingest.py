@@ -169,3 +169,32 @@ def test_author_brackets_restored():
 def test_not_a_padlet_export(text):
     with pytest.raises(ExportError, match="prose.txt"):
         parse_board(text, source_file="prose.txt")
+
+
+@pytest.mark.parametrize(
+    "title, body, kind",
+    [
+        (None, "  \n ", "empty"),
+        ("Gruppeoppgaver", "Skriv svaret under.", "prompt"),  # a task title and one instruction
+        ("Innledning", "1. Hva gjør dere?", "prompt"),  # a task title and a numbered question
+        ("Innledning", "Velkommen alle sammen.", "response"),
+        (None, "Skriv navn.\nVelg tema.\nDiskuter i gruppa.\n1. Hva er viktig?", "prompt"),
+        (None, "Skriv navn.\nVelg tema.\nDiskuter i gruppa.", "response"),  # instructions, no question
+        (None, "Skriv navn.\nVelg tema.\n1. Hva er viktig?", "response"),  # two instructions only
+        (None, "1. Hva er viktig?\nVi mener samarbeid.", "response"),  # a group copies the question
+    ],
+)
+def test_classify_kind(title, body, kind):
+    from pipeline.ingest.common import classify_kind
+
+    assert classify_kind(title, body) == kind
+
+
+def test_last_content_line():
+    from pipeline.ingest.common import last_content_line
+
+    lines = ["a", "", "b", " ", "\u00a0", "c", ""]
+    assert last_content_line(lines, 0, len(lines)) == 5
+    assert last_content_line(lines, 0, 5) == 2
+    assert last_content_line(lines, 3, 5) == 3  # all blank: the start
+    assert last_content_line(lines, 4, 4) == 4  # no line at all: the start

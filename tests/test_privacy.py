@@ -130,3 +130,29 @@ def test_language_model_finds_a_name_the_lists_miss():
     text = "Prosjektet ble ledet av Zorbalina Osland fra kommunen."
     assert find_persons(text) == []
     assert [s.name for s in find_persons(text, nlp=nlp.load())] == ["Zorbalina Osland"]
+
+
+@pytest.mark.parametrize("word", ["SIGRUNFOSTAD", "TRINEBERG", "ANNEKARIN", "ANNE", "ASKERKULTURSKOLE", "SIGRUNFOSTAD2", "ØYVINDØDEGÅRD", "ABC"])
+def test_glued_given_name_is_found_by_prefix_as_by_trying_every_name(word):
+    """The prefix look-up answers as trying each listed given name in turn (the rule it replaces)."""
+    from pipeline.privacy import _starts_with_given_name, load_resources
+
+    res = load_resources()
+    every_name = any(
+        word.title().startswith(name) and len(word) - len(name) >= 3 and word[len(name):].isalpha()
+        for name in res.given if len(name) >= 3
+    )
+    assert _starts_with_given_name(word, res) == every_name
+
+
+def test_allowlisted_terms_are_found_case_blind_term_by_term():
+    from pipeline.privacy import PersonSpan, _allowed, _allowlisted_spans, load_resources
+
+    res = load_resources()
+    text = "Vi så frode laks og FRODE LAKS, og Les Miserables med Kari Nordmann."
+    spans = _allowlisted_spans(text, res)
+    assert (text.index("frode laks"), text.index("frode laks") + len("frode laks")) in spans
+    assert (text.index("FRODE LAKS"), text.index("FRODE LAKS") + len("FRODE LAKS")) in spans
+    assert _allowed(text, PersonSpan(text.index("FRODE"), text.index("FRODE") + 5, "FRODE", ""), res)
+    assert not _allowed(text, PersonSpan(text.index("Kari"), len(text) - 1, "Kari Nordmann", ""), res)
+    assert _allowlisted_spans("Kari Nordmann", res) == []

@@ -172,3 +172,107 @@ def test_written_bytes_do_not_depend_on_how_the_frame_was_built(processed, tmp_p
         io.write_table(name, rebuilt, tmp_path / "b")
         assert config.table_path(name, tmp_path / "a").read_bytes() == config.table_path(name, tmp_path / "b").read_bytes()
         assert config.table_path(name, tmp_path / "a").read_bytes() == config.table_path(name, processed).read_bytes()
+
+
+def test_a_packed_board_result_unpacks_to_the_same_result(processed):
+    """Workers send results packed (pickle + zstd): unpacking gives back every frame, value and type."""
+    import pickle
+
+    from pipeline.run import BoardResult, pack_result, unpack_result
+
+    frames = {name: io.read_table(name, processed) for name in ("posts", "segments", "tags", "theme_matrix")}
+    result = BoardResult(source_file="x.txt", frames=frames, persons=["Kari Nordmann"], truncated=True,
+                         seconds={"tag": 1.5}, versions={"codebook": {"version": "3"}})
+    packed = pack_result(result)
+    assert isinstance(packed, bytes) and len(packed) < len(pickle.dumps(result))
+    back = unpack_result(packed)
+    assert (back.source_file, back.persons, back.truncated, back.seconds, back.versions) == (
+        "x.txt", ["Kari Nordmann"], True, {"tag": 1.5}, {"codebook": {"version": "3"}})
+    for name, frame in frames.items():
+        pd.testing.assert_frame_equal(back.frames[name], frame, check_exact=True)
+    empty = unpack_result(pack_result(BoardResult(source_file="y.txt", reject="empty export")))
+    assert (empty.source_file, empty.reject, empty.frames) == ("y.txt", "empty export", {})
+
+
+def _renumber_one_board(frames, mapping):
+    """Reference: the per-board renumbering that :func:`pipeline.run.renumber_boards` must equal."""
+    import pyarrow as pa
+
+    from pipeline.privacy import PSEUDONYM_STEM, renumber_field, renumber_text, shift_offset
+
+    if all(k == v for k, v in mapping.items()):
+        return frames
+    shifts, new_texts = {}, []
+    for post_id, text in zip(frames["posts"]["post_id"], frames["posts"]["text_clean"]):
+        new_text, shifts[post_id] = renumber_text(text, mapping)
+        new_texts.append(new_text)
+    out = {}
+    for name, frame in frames.items():
+        frame = frame.copy()
+        table = schema.get(name)
+        for column in table.columns:
+            if column.name == "text_clean" and name == "posts":
+                frame[column.name] = new_texts
+            elif pa.types.is_string(column.type) and any(
+                    isinstance(v, str) and PSEUDONYM_STEM in v for v in frame[column.name].tolist()):
+                frame[column.name] = [renumber_field(v, mapping) for v in frame[column.name].tolist()]
+        for column in table.offset_columns:
+            frame[column] = [None if pd.isna(offset) else shift_offset(int(offset), shifts.get(post_id, []))
+                             for offset, post_id in zip(frame[column], frame["post_id"])]
+        out[name] = frame
+    return out
+
+
+def _arrow_chunks(frame):
+    """Column -> the number of Arrow chunks of an Arrow-backed column (None for other columns)."""
+    return {column: getattr(getattr(frame[column].array, "_pa_array", None), "num_chunks", None) for column in frame.columns}
+
+
+def test_renumbering_all_boards_at_once_equals_renumbering_each_board():
+    from pipeline import run
+
+    def board(b, texts, persons, tags):
+        posts = [{"post_id": f"b{b}-L{i:05d}", "board_id": f"b{b}", "text_clean": t, "author": a, "title": None,
+                  "group_label": label} for i, (t, a, label) in enumerate(texts)]
+        participants = [{"post_id": f"b{b}-L{i:05d}", "seq": n, "person": p, "person_start": s, "person_end": e,
+                         "group_id": f"g-person-{n}"} for n, (i, p, s, e) in enumerate(persons, 1)]
+        tag_rows = [{"post_id": f"b{b}-L{i:05d}", "theme_id": "personal_og_stillinger", "start": s, "end": e, "matched_text": m,
+                     "segment_id": f"b{b}-L{i:05d}-s1"} for i, s, e, m in tags]
+        return {"posts": pd.DataFrame(posts, columns=schema.get("posts").column_names),
+                "participants": pd.DataFrame(participants, columns=schema.get("participants").column_names).astype(
+                    {"person_start": "Int32", "person_end": "Int32"}),
+                "tags": pd.DataFrame(tag_rows, columns=schema.get("tags").column_names).astype({"start": "int32",
+                                                                                                "end": "int32"})}
+
+    boards = [
+        # numbered as in the run: kept exactly, even the non-canonical "Person 007"
+        (board(0, [("[Person 1] og [Person 007] sa ja", "Person 007", "[Person 1]")], [(0, "Person 1", 0, 10)],
+               [(0, 27, 30, "ja")]), {1: 1}),
+        (board(1, [("Hei [Person 1], [Person 2] og [Person 12] svarte ja", "Person 2", None),
+                   ("Ingen navn her", None, "gruppe person-2"), ("[Person 2]: ja", "[Person 1] (Kulturskolen)", "x")],
+               [(0, "Person 2", 16, 26), (2, "Person 1", None, None)],
+               [(0, 49, 51, "ja"), (1, 0, 5, "Ingen"), (2, 12, 14, "ja")]), {1: 13, 2: 1}),
+        (board(2, [], [], []), {1: 5}),
+        (board(3, [("[Person 1] x [Person 1]", "Person 1", None)], [], [(0, 13, 23, "[Person 1]")]), {1: 10}),
+    ]
+    expected = {name: run._concat(name, [_renumber_one_board(frames, mapping)[name] for frames, mapping in boards])
+                for name in ("posts", "participants", "tags")}
+    parts = {name: [(board, frames[name]) for board, (frames, _) in enumerate(boards)] for name in expected}
+    before = {name: [frame.copy() for _, frame in table_parts] for name, table_parts in parts.items()}
+    got = run.renumber_boards(parts, [mapping for _, mapping in boards])
+    for name in expected:
+        # the same frames, down to the column types and Arrow chunks (the Parquet bytes depend on them), but
+        # offsets keep their integer type
+        offsets = schema.get(name).offset_columns
+        pd.testing.assert_frame_equal(got[name].drop(columns=offsets), expected[name].drop(columns=offsets))
+        assert _arrow_chunks(got[name]) == _arrow_chunks(expected[name]), name
+        for column in offsets:
+            assert got[name][column].dtype == parts[name][0][1][column].dtype
+            assert got[name][column].astype("Int64").tolist() == expected[name][column].astype("Int64").tolist()
+        for (_, frame), copy in zip(parts[name], before[name]):
+            pd.testing.assert_frame_equal(frame, copy)  # the input is left as it was
+    text = got["posts"]["text_clean"].tolist()[1]
+    assert text == "Hei [Person 13], [Person 1] og [Person 12] svarte ja"
+    start, end = got["tags"]["start"].tolist()[1], got["tags"]["end"].tolist()[1]
+    assert text[start:end] == "ja" and start == 50
+    assert got["tags"]["matched_text"].tolist()[-1] == "[Person 10]" and got["tags"]["end"].tolist()[-1] == 25

@@ -148,6 +148,29 @@ def test_lcs_length():
         assert lcs_length(a, b) == _lcs_table(a, b), (a, b)
 
 
+def test_matching_characters_are_difflibs():
+    """The matching blocks found with str.find hold as many characters as SequenceMatcher's (no autojunk)."""
+    import random
+    from difflib import SequenceMatcher
+
+    from pipeline.segment import matching_characters
+
+    def difflib_count(a, b):
+        return sum(block.size for block in SequenceMatcher(None, a, b, autojunk=False).get_matching_blocks())
+
+    rng = random.Random(11)
+    for _ in range(3000):
+        alphabet = "abcæ "[: rng.randint(1, 5)]
+        a = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30)))
+        b = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40)))
+        assert matching_characters(a, b) == difflib_count(a, b), (a, b)
+    sentences = ["hva skal til for å få til bedre samhandling?", "hva skal til for å få gjerne til bedre samhandling også",
+                 "på hvilke områder kan vi samarbeide?", "", "samhandling samhandling", "ab" * 40 + "c"]
+    for a in sentences:
+        for b in sentences:
+            assert matching_characters(a, b) == difflib_count(a, b), (a, b)
+
+
 def test_similarity_shortcuts_give_the_full_answer(posts):
     """The bounds only skip work: the same answers as comparing with ``_similar`` every time."""
     from pipeline.segment import _most_similar, _similar, _similar_above

@@ -311,10 +311,10 @@ def _reference_matches(tagger: Tagger, docs) -> list[set[tuple[str, int, int]]]:
     return [{(rules[m], s, e) for mt in (matcher, by_lower, by_lemma) for m, s, e in mt(d)} for d in docs]
 
 
-def _check_matches_like_spacy(tagger):
-    docs = list(tagger.nlp.pipe(MATCH_TEXTS))
+def _check_matches_like_spacy(tagger, texts=MATCH_TEXTS, min_matches=100):
+    docs = list(tagger.nlp.pipe(texts))
     expected = _reference_matches(tagger, docs)
-    assert sum(map(len, expected)) > 100
+    assert sum(map(len, expected)) > min_matches
     for doc, want in zip(docs, expected):
         got = [(term.rule, s, e) for term, s, e in tagger.matches(doc)]
         assert len(got) == len(set(got)) and set(got) == want, doc.text
@@ -327,6 +327,26 @@ def test_matches_are_the_spacy_matchers_matches_without_model():
 
 def test_matches_are_the_spacy_matchers_matches(tagger):
     _check_matches_like_spacy(tagger)
+
+
+NUMBER_TEXTS = [
+    "Vi har 12 elever og 3 timer i uka; 20 elevar står på venteliste. Det koster 300 kroner.",
+    "Rom 4 og rom 5, ROM 6 og grupperom 7: 2 lærere, 1 lærer og tre lærarar. 12 3,5 tre 40",
+]
+
+
+def test_terms_that_start_with_a_number_match_as_the_spacy_matcher_does(nlp):
+    """Terms whose first word is '#' (not in the seeds codebook) are looked for at number-like tokens only."""
+    from pipeline.codebook import parse_codebook
+
+    codebook = parse_codebook({"version": 1, "categories": {"c": "C"}, "themes": [{
+        "id": "tall", "category": "c", "label": "Tall", "definition": "Numbers.",
+        "rules": {"strong": ["# elev*", "# tim*/NOUN", "=Rom #", "rom #", "# lær{er,ere,arar}", "# # tre"],
+                  "weak": ["#", "# kroner"], "min_weak": 1, "ignore": ["# kroner"]}}]})
+    tagger = Tagger(codebook, nlp)
+    _check_matches_like_spacy(tagger, NUMBER_TEXTS + MATCH_TEXTS, min_matches=20)
+    assert {(term.rule, s, e) for term, s, e in tagger.matches(nlp("Vi har 12 elever."))} == {
+        ("tall.strong[0]", 2, 4), ("tall.weak[0]", 2, 3)}
 
 
 def test_results_do_not_depend_on_what_was_tagged_before(nlp, monkeypatch):

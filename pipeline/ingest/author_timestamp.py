@@ -22,6 +22,7 @@ from pipeline.ingest.common import (
     is_artifact,
     is_blank,
     is_page_start,
+    last_content_line,
     norm,
     theme_number,
 )
@@ -38,9 +39,19 @@ MAX_AUTHOR_LINES = 3
 MAX_SECTION_CHARS = 40
 
 
+def _post_header(line: str) -> re.Match | None:
+    """``POST_HEADER.match(line)``; a line without "/" is skipped, as every header's date holds one."""
+    return POST_HEADER.match(line) if "/" in line else None
+
+
 def detect(lines: list[str]) -> float:
     """Share of the evidence for this layout: two or more post headers score 1.0."""
-    headers = sum(1 for line in lines if POST_HEADER.match(line))
+    headers = 0
+    for line in lines:
+        if _post_header(line):
+            headers += 1
+            if headers == 2:  # the score cannot rise further
+                break
     return min(1.0, headers / 2)
 
 
@@ -138,7 +149,7 @@ def parse(lines: list[str], source_file: str, sha256: str) -> Board:
                 current_section = section_at[k]
         stop = next(b for b in boundaries if b > header["end"])
         body = lines[header["end"] + 1 : stop]
-        last = max((k for k in range(header["start"], stop) if not is_blank(lines[k])), default=header["start"])
+        last = last_content_line(lines, header["start"], stop)
         text = "\n".join(line for line in body if not is_artifact(line))
         posts.append(
             Post(
@@ -175,7 +186,7 @@ def _find_post_headers(lines: list[str]) -> list[dict]:
     headers: list[dict] = []
     n = 0
     while n < len(lines):
-        match = POST_HEADER.match(lines[n])
+        match = _post_header(lines[n])
         if not match or BOARD_HEADER.match(lines[n]):
             n += 1
             continue
@@ -196,7 +207,7 @@ def _find_post_headers(lines: list[str]) -> list[dict]:
             while k >= 0 and is_blank(lines[k]):
                 k -= 1
             while k >= 0 and len(author_lines) < MAX_AUTHOR_LINES and not is_blank(lines[k]):
-                if re.search(r"[a-zæøå]", lines[k]) or POST_HEADER.match(lines[k]) or is_artifact(lines[k]):
+                if re.search(r"[a-zæøå]", lines[k]) or _post_header(lines[k]) or is_artifact(lines[k]):
                     break
                 author_lines.insert(0, (k, lines[k]))
                 if is_page_start(lines[k]):

@@ -7,6 +7,7 @@ padlet links, reaction counts, and the words that mark groups and themes.
 from __future__ import annotations
 
 import re
+from itertools import islice
 
 NBSP = "\u00a0"
 
@@ -26,6 +27,11 @@ END_MARKER = re.compile(r"^\s*※+\s*$")
 def is_blank(line: str) -> bool:
     """True for empty lines and lines of only whitespace/no-break spaces."""
     return not line.strip()
+
+
+def last_content_line(lines: list[str], start: int, stop: int) -> int:
+    """The index of the last non-blank line of ``lines[start:stop]``; ``start`` when all are blank."""
+    return next((k for k in range(stop - 1, start - 1, -1) if not is_blank(lines[k])), start)
 
 
 def is_page_start(line: str) -> bool:
@@ -58,6 +64,7 @@ _INSTRUCTION = re.compile(
     r"(?im)^\s*[-•]?\s*(skriv|trykk|velg|opprett|diskuter|drøft|drøfta|les|noter|svar|legg inn|lag)\b"
 )
 _PROMPT_TITLE = re.compile(r"(?i)(oppgave|innledning|instruks|introduksjon|slik svarer|hvordan svarer|korleis svarar)")
+_WORD_CHAR = re.compile(r"\w")
 _QUESTION_LINE = re.compile(r"(?m)^\s*(\d+[.:)]?|spørsmål\s*\d+:?)\s*.*\?\s*$")
 
 
@@ -70,11 +77,13 @@ def classify_kind(title: str | None, body: str) -> str:
     Groups copy the questions into their answers, so questions alone do
     not make a prompt. A post with no words in its body is empty.
     """
-    if not re.search(r"\w", body):
+    if not _WORD_CHAR.search(body):
         return "empty"
-    instructions = len(_INSTRUCTION.findall(body))
-    questions = len(_QUESTION_LINE.findall(body))
+    # Only whether there are no, some or three instruction lines matters, and whether there is a question.
+    instructions = sum(1 for _ in islice(_INSTRUCTION.finditer(body), 3))
     title_says_task = bool(title and _PROMPT_TITLE.search(title))
-    if (title_says_task and (questions or instructions)) or (instructions >= 3 and questions >= 1):
+    if (title_says_task and instructions) or (
+        (title_says_task or instructions >= 3) and _QUESTION_LINE.search(body)
+    ):
         return "prompt"
     return "response"

@@ -18,6 +18,7 @@ read as part of the post before them.
 from __future__ import annotations
 
 import re
+from itertools import islice
 
 from pipeline.ingest.common import (
     END_MARKER,
@@ -27,6 +28,7 @@ from pipeline.ingest.common import (
     is_artifact,
     is_blank,
     is_page_start,
+    last_content_line,
     norm,
     theme_number,
 )
@@ -155,22 +157,43 @@ def _title_extent(lines: list[str], start: int, stop: int) -> int:
     return end
 
 
-def _build_posts(lines: list[str], starts: list[int], footer_start: int) -> list[Post]:
-    """The posts between the given start lines, with title, kind, theme and group."""
+_Block = tuple[int, str, list[str], int, str, list[str]]
+
+
+def _post_block(lines: list[str], start: int, stop: int) -> _Block:
+    """What the lines of one post say on their own: (title end, title, body lines, last line, kind, lead lines).
+
+    The lead lines are the first two non-blank lines of the text, kept when
+    short enough to name a theme or a group.
+    """
+    title_end = _title_extent(lines, start, stop)
+    post_title = " ".join(norm(lines[k]) for k in range(start, title_end))
+    body = [lines[k] for k in range(title_end, stop)]
+    last = last_content_line(lines, start, stop)
+    text_lines = [line for line in body if not is_artifact(line)]
+    kind = classify_kind(post_title, "\n".join(text_lines))
+    lead = list(islice((norm(line) for line in text_lines if not is_blank(line)), 2))
+    lead = [line for line in lead if len(line) <= MAX_TITLE_CHARS]
+    return title_end, post_title, body, last, kind, lead
+
+
+def _build_posts(
+    lines: list[str], starts: list[int], footer_start: int, blocks: dict[tuple[int, int], _Block] | None = None
+) -> list[Post]:
+    """The posts between the given start lines, with title, kind, theme and group.
+
+    ``blocks`` keeps :func:`_post_block` by (start, stop) line for a second
+    call on the same lines (a post that keeps its lines is not read again).
+    """
+    blocks = {} if blocks is None else blocks
     posts: list[Post] = []
     bounds = starts + [footer_start]
     previous_theme: int | None = None
     for ordinal, (start, stop) in enumerate(zip(bounds, bounds[1:]), 1):
-        title_end = _title_extent(lines, start, stop)
-        post_title = " ".join(norm(lines[k]) for k in range(start, title_end))
-        body = [lines[k] for k in range(title_end, stop)]
-        last = max((k for k in range(start, stop) if not is_blank(lines[k])), default=start)
-        text_lines = [line for line in body if not is_artifact(line)]
-        body_text = "\n".join(text_lines)
-        kind = classify_kind(post_title, body_text)
-
-        lead = [norm(line) for line in text_lines if not is_blank(line)][:2]
-        lead = [line for line in lead if len(line) <= MAX_TITLE_CHARS]
+        block = blocks.get((start, stop))
+        if block is None:
+            block = blocks[(start, stop)] = _post_block(lines, start, stop)
+        title_end, post_title, body, last, kind, lead = block
         theme = theme_number(post_title)
         if theme is None:
             theme = next((t for t in map(theme_number, lead) if t is not None), None)
@@ -327,10 +350,11 @@ def parse(lines: list[str], source_file: str, sha256: str) -> Board:
     if first_content is not None and (not starts or starts[0] > first_content):
         starts.insert(0, first_content)  # text before the first recognised title is a post of its own
 
-    posts = _build_posts(lines, starts, footer_start)
+    blocks: dict[tuple[int, int], _Block] = {}
+    posts = _build_posts(lines, starts, footer_start, blocks)
     refined = _split_at_repeated_questions(lines, posts, starts)
     if refined != starts:
-        posts = _build_posts(lines, refined, footer_start)
+        posts = _build_posts(lines, refined, footer_start, blocks)
 
     return Board(
         source_file=source_file,
