@@ -453,23 +453,33 @@ def get_backend(name: str = "auto") -> Backend:
 _PRELOADED = (nb_forms, nn_only, nb_only, lexicon, phrases_by_first_word)
 
 
-def preload(backend: str = "auto") -> None:
+def preload(backend: str = "auto", workers: int = 0) -> None:
     """Load what the normalise stage reads once per process: word lists, lexicon, backend facts.
 
     Call it in a parent process before forking workers so that they share
     the loaded lists. It resolves ``backend`` (whether Apertium is
-    installed, its version) but does not start the Apertium pipeline: each
-    process starts its own on first use (``apertium.py``).
+    installed, its version) but does not start this process's Apertium
+    pipeline: each process starts its own on first use (``apertium.py``).
+    With ``workers`` and Apertium as the backend, a pipeline for each of
+    that many workers about to be forked is started first
+    (``apertium.start_spares``): the pipelines load while this process
+    goes on loading, and each worker takes one over.
     """
+    if workers and get_backend(backend).name == "apertium":
+        apertium.start_spares(workers)
     for word_list in _PRELOADED:
         word_list()
     get_backend(backend)
 
 
 def release() -> None:
-    """Forget what :func:`preload` loaded (the next use loads it again); for a parent whose workers have ended."""
+    """Forget what :func:`preload` loaded (the next use loads it again); for a parent whose workers have ended.
+
+    Pipelines started for the workers end here (their workers have closed them).
+    """
     for word_list in _PRELOADED:
         word_list.cache_clear()
+    apertium.release_spares()
 
 
 def backend_info(backend: str | Backend = "auto") -> dict[str, str]:
