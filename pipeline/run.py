@@ -321,9 +321,13 @@ def load_shared_resources(
     if "tag" in later:
         loaders.append(lambda: get_tagger(model=model))
     gc.freeze()  # the modules imported so far
-    for load in loaders:
-        load()
-        gc.freeze()
+    try:
+        for load in loaders:
+            load()
+            gc.freeze()
+    except BaseException:
+        release_shared_resources()  # e.g. the Apertium pipelines already started for the workers
+        raise
 
 
 def release_shared_resources() -> None:

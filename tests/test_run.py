@@ -172,3 +172,29 @@ def test_written_bytes_do_not_depend_on_how_the_frame_was_built(processed, tmp_p
         io.write_table(name, rebuilt, tmp_path / "b")
         assert config.table_path(name, tmp_path / "a").read_bytes() == config.table_path(name, tmp_path / "b").read_bytes()
         assert config.table_path(name, tmp_path / "a").read_bytes() == config.table_path(name, processed).read_bytes()
+
+
+def test_a_failed_load_of_shared_resources_ends_the_pipelines_started_for_the_workers(monkeypatch):
+    from pipeline import run
+    from pipeline.normalise import apertium, apertium_available
+
+    if not apertium_available():
+        pytest.skip("needs apertium-nno-nob")
+    started = []
+    real_start = apertium.start_spares
+
+    def start_spares(count):
+        n = real_start(count)
+        started.extend(pipe for _, pipe in apertium._SPARES)
+        return n
+
+    def broken_lexicon():
+        raise OSError("word list unreadable")
+
+    broken_lexicon.cache_clear = lambda: None  # released like the real one
+    monkeypatch.setattr(apertium, "start_spares", start_spares)
+    monkeypatch.setattr(run, "load_lexicon", broken_lexicon)
+    with pytest.raises(OSError, match="word list unreadable"):
+        run.load_shared_resources(("normalise",), True, "apertium", None, workers=2)
+    assert len(started) == 2 and apertium._SPARES == []
+    assert all(pipe.proc.poll() is not None for pipe in started)  # ended and waited for
