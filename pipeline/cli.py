@@ -4,8 +4,10 @@ Run ``python -m pipeline --help`` or ``python -m pipeline COMMAND --help``.
 """
 from __future__ import annotations
 
+import gc
 import logging
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import typer
@@ -24,6 +26,27 @@ app = typer.Typer(
 
 RawDir = typer.Option(config.RAW_DIR, "--raw-dir", help="Folder with the *.txt exports (read-only).")
 OutDir = typer.Option(config.PROCESSED_DIR, "--out-dir", help="Folder the tables and MANIFEST.json are written to.")
+
+
+@contextmanager
+def _imports_kept_from_the_collector():
+    """Import modules without garbage collections, then move what was imported out of the collector's way.
+
+    The stages import pandas, pyarrow and spaCy: about a million objects
+    (functions, classes, tables) that live as long as the process. Each
+    collection while they are created traverses them again and finds next
+    to nothing to free; afterwards ``gc.freeze()`` moves them to the
+    permanent generation, which later collections (and forked workers,
+    whose pages they share) leave alone. The collector's state is restored.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if enabled:
+            gc.enable()
 
 
 def _setup_logging(verbose: bool) -> None:
@@ -56,8 +79,9 @@ def all_command(
 
     Example: python -m pipeline all --raw-dir data/raw --out-dir /tmp/out
     """
-    from pipeline.nlp import ModelNotAvailableError
-    from pipeline.run import BadInputError, run_all
+    with _imports_kept_from_the_collector():
+        from pipeline.nlp import ModelNotAvailableError
+        from pipeline.run import BadInputError, run_all
 
     _setup_logging(verbose)
     try:
@@ -177,7 +201,8 @@ def docs_command(
 
 
 def _register_evaluate() -> None:
-    from pipeline.evaluate import evaluate_command
+    with _imports_kept_from_the_collector():
+        from pipeline.evaluate import evaluate_command
 
     app.command("evaluate")(evaluate_command)
 

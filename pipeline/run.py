@@ -399,7 +399,9 @@ class BoardCache:
         tmp.replace(self._path(sha256))
 
 
-def load_shared_resources(later: tuple[str, ...], keep_names: bool, backend: str, model: str | None) -> None:
+def load_shared_resources(
+    later: tuple[str, ...], keep_names: bool, backend: str, model: str | None, workers: int = 0
+) -> None:
     """Load, in this process, the word lists and models that the stages in ``later`` use.
 
     Called before worker processes are forked: the workers then share these
@@ -409,19 +411,21 @@ def load_shared_resources(later: tuple[str, ...], keep_names: bool, backend: str
     shared objects (which would copy their pages); it is called after each
     resource, so that the collections while the next one loads do not
     traverse the millions of objects loaded before (they find nothing to
-    free there). Apertium is not started here: each process starts its own
-    on first use.
+    free there). Apertium pipelines are not shared: with ``workers``, one
+    for each of that many workers is started first, to load on a spare core
+    while this process loads the rest (see ``normalise.preload``).
     """
     from pipeline.places import load_gazetteer
     from pipeline.privacy import load_resources
 
-    loaders = [load_lexicon]
-    if not keep_names:
-        loaders += [load_resources, lambda: language_model(model)]
+    loaders = []
     if "normalise" in later:
         from pipeline.normalise import preload
 
-        loaders.append(lambda: preload(backend))
+        loaders.append(lambda: preload(backend, workers=workers))
+    loaders.append(load_lexicon)
+    if not keep_names:
+        loaders += [load_resources, lambda: language_model(model)]
     if "who" in later:
         import pipeline.who  # noqa: F401  (compiles its patterns on import)
 
@@ -429,9 +433,13 @@ def load_shared_resources(later: tuple[str, ...], keep_names: bool, backend: str
     if "tag" in later:
         loaders.append(lambda: get_tagger(model=model))
     gc.freeze()  # the modules imported so far
-    for load in loaders:
-        load()
-        gc.freeze()
+    try:
+        for load in loaders:
+            load()
+            gc.freeze()
+    except BaseException:
+        release_shared_resources()  # e.g. the Apertium pipelines already started for the workers
+        raise
 
 
 def release_shared_resources() -> None:
@@ -502,7 +510,7 @@ def _board_results(
         log.info("%d board(s) to process, %d from the cache", len(todo), len(tasks) - len(todo))
     packed: dict[str, bytes] = {}
     if jobs > 1 and len(todo) > 1:
-        load_shared_resources(later, keep_names, backend, model)
+        load_shared_resources(later, keep_names, backend, model, workers=jobs)
         pool = _worker_pool(jobs)
         try:
             futures = {

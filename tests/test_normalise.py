@@ -497,6 +497,42 @@ def _translate_in_child(blocks):
 
 
 @needs_apertium
+def test_apertium_pipelines_started_ahead_are_taken_by_one_worker_each(one_shot_blocks):
+    expected = one_shot_blocks[:2]
+    assert apertium_mod.start_spares(2) == 2
+    spare_pids = {pipe.proc.pid for _, pipe in apertium_mod._SPARES}
+    try:
+        assert apertium_mod._take_spare() is None  # the spares are for the workers, not their starter
+        ctx = multiprocessing.get_context("fork")
+        barrier = ctx.Barrier(3)  # each of the three workers gets one task
+        with ctx.Pool(3, initializer=_set_barrier, initargs=(barrier,)) as pool:  # one worker starts its own pipeline
+            results = pool.map(_translate_in_a_new_worker, [BLOCKS[:2]] * 3, chunksize=1)
+    finally:
+        spares = [pipe for _, pipe in apertium_mod._SPARES]
+        apertium_mod.release_spares()
+    assert all(out == expected for out, _, _ in results)
+    taken = [pid for _, pid, took in results if took]
+    assert sorted(taken) == sorted(spare_pids)  # each spare went to exactly one worker
+    assert apertium_mod._SPARES == [] and all(pipe.proc.poll() is not None for pipe in spares)  # ended
+
+
+_BARRIER = None
+
+
+def _set_barrier(barrier):
+    global _BARRIER
+    _BARRIER = barrier
+
+
+def _translate_in_a_new_worker(blocks):
+    _BARRIER.wait(timeout=60)
+    out = apertium_mod.translate_blocks(blocks)
+    pipe = apertium_mod._pipeline()
+    assert apertium_mod.translate_blocks(blocks) == out  # a taken pipeline goes on answering
+    return out, pipe.proc.pid, pipe.started_in != os.getpid()
+
+
+@needs_apertium
 def test_apertium_output_has_no_unknown_marks_or_placeholders():
     text = (
         "Vi må ha fleire blørkete snurrebassar og ein merkeleg ting i skulen. "

@@ -276,3 +276,28 @@ def test_renumbering_all_boards_at_once_equals_renumbering_each_board():
     start, end = got["tags"]["start"].tolist()[1], got["tags"]["end"].tolist()[1]
     assert text[start:end] == "ja" and start == 50
     assert got["tags"]["matched_text"].tolist()[-1] == "[Person 10]" and got["tags"]["end"].tolist()[-1] == 25
+
+def test_a_failed_load_of_shared_resources_ends_the_pipelines_started_for_the_workers(monkeypatch):
+    from pipeline import run
+    from pipeline.normalise import apertium, apertium_available
+
+    if not apertium_available():
+        pytest.skip("needs apertium-nno-nob")
+    started = []
+    real_start = apertium.start_spares
+
+    def start_spares(count):
+        n = real_start(count)
+        started.extend(pipe for _, pipe in apertium._SPARES)
+        return n
+
+    def broken_lexicon():
+        raise OSError("word list unreadable")
+
+    broken_lexicon.cache_clear = lambda: None  # released like the real one
+    monkeypatch.setattr(apertium, "start_spares", start_spares)
+    monkeypatch.setattr(run, "load_lexicon", broken_lexicon)
+    with pytest.raises(OSError, match="word list unreadable"):
+        run.load_shared_resources(("normalise",), True, "apertium", None, workers=2)
+    assert len(started) == 2 and apertium._SPARES == []
+    assert all(pipe.proc.poll() is not None for pipe in started)  # ended and waited for

@@ -6,7 +6,7 @@ Public API::
     to_bokmal(texts, backend="auto", variants=None, tokens=None) -> list[str]
     get_backend("auto" | "apertium" | "lexicon") -> Backend
     backend_info(backend="auto") -> {"name", "version"}
-    preload(backend="auto")  (word lists etc., before forking workers); release() forgets them
+    preload(backend="auto", workers=0)  (word lists etc., before forking workers); release() forgets them
 
 ``ws`` takes ``text.words(text)`` and ``tokens`` the text's (each
 text's) ``text.Tokens(text)`` when the caller has them already (the

@@ -24,7 +24,10 @@ grammars, ~0.5 CPU s) once per call or per block:
 
 Fork safety: the pipeline belongs to the process that started it (its
 pid is remembered); a forked child drops its inherited copy (closing only
-its ends of the pipes) and starts its own when it needs one. The pipeline
+its ends of the pipes) and starts its own when it needs one, unless its
+parent started pipelines ahead for its workers (``start_spares``, while
+it loads what they share): then the child takes over one that no other
+child took. The pipeline
 is closed at exit (``atexit`` in the main process, a multiprocessing
 finaliser in pool workers; in any case it ends when its input pipe
 closes). On any trouble (the pipeline cannot be started, dies, times out,
@@ -140,12 +143,12 @@ def _mode_script(env: dict[str, str]) -> str:
 
 
 class _Pipeline:
-    """One running null-flush pipeline, owned by the process that started it."""
+    """One running null-flush pipeline, owned by the process that started it (or that took it over: ``_take_spare``)."""
 
     def __init__(self) -> None:
         self.env = _environment()
         script = _mode_script(self.env)
-        self.owner = os.getpid()
+        self.owner = self.started_in = os.getpid()
         self.stderr = tempfile.TemporaryFile()
         # $1 = -n (no unknown-word marks, as -u), $2 = no tagger option: as the apertium script calls the mode.
         self.proc = subprocess.Popen(
@@ -220,6 +223,24 @@ class _Pipeline:
                             raise PipelineError("answers out of step with the requests")
                         return out
 
+    def running(self) -> bool:
+        """Whether the pipeline's first process is still there.
+
+        Only the process that started the pipeline can wait for it; one that
+        took it over asks whether the process exists (an ended one that its
+        starter has not waited for yet still does: the next request then
+        fails and a new pipeline is started).
+        """
+        if self.started_in == os.getpid():
+            return self.proc.poll() is None
+        try:
+            os.kill(self.proc.pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            pass
+        return True
+
     def _errors(self) -> str:
         self.stderr.seek(0)
         return self.stderr.read(500).decode("utf-8", "replace")
@@ -268,11 +289,11 @@ def _pipeline() -> _Pipeline | None:
     global _PIPE, _FAILED_IN
     if _PIPE is not None and _PIPE.owner != os.getpid():
         _forget_inherited()
-    if _PIPE is not None and _PIPE.proc.poll() is not None:
+    if _PIPE is not None and not _PIPE.running():
         _close()
     if _PIPE is None and _FAILED_IN != os.getpid():
         try:
-            _PIPE = _Pipeline()
+            _PIPE = _take_spare() or _Pipeline()
         except (OSError, subprocess.SubprocessError, PipelineError) as exc:
             log.warning("cannot start a long-running apertium pipeline (%s); one-shot calls instead", exc)
             _FAILED_IN = os.getpid()
@@ -293,6 +314,84 @@ def _forget_inherited() -> None:
     pipe, _PIPE = _PIPE, None
     if pipe is not None and pipe.owner != os.getpid():
         pipe.abandon()
+
+
+# Pipelines that a parent started for the worker processes it is about to fork: (claim, pipeline).
+# The claim is the read end of a pipe that holds one byte: the one process that reads it takes the pipeline.
+_SPARES: list[tuple[int, _Pipeline]] = []
+
+
+def start_spares(count: int) -> int:
+    """Start ``count`` pipelines now, for as many processes forked from this one to take over, one each.
+
+    A pipeline loads its transducers and grammars (about half a CPU second)
+    before it answers. A parent that starts the pipelines of its workers
+    while it loads what they share, with a core to spare, saves each worker
+    that time on its first request. A worker takes one on first use
+    (:func:`_pipeline`); it translates as a pipeline of its own would (each
+    request on its own, in null-flush mode). Returns how many were started;
+    :func:`release_spares` ends them.
+    """
+    started = 0
+    for _ in range(count):
+        try:
+            pipe = _Pipeline()
+        except (OSError, subprocess.SubprocessError, PipelineError) as exc:
+            log.warning("cannot start an apertium pipeline ahead for a worker (%s)", exc)
+            break
+        claim, token = os.pipe()
+        os.write(token, b"1")
+        os.close(token)
+        os.set_blocking(claim, False)
+        _SPARES.append((claim, pipe))
+        started += 1
+    return started
+
+
+def _take_spare() -> _Pipeline | None:
+    """A pipeline that an ancestor of this process started ahead and no other process took (None if none).
+
+    The process that started the spares never takes one (they are for its
+    workers). This process's copies of the other spares are closed, so that
+    each spare ends once the process that took it and its starter close it.
+    """
+    if not _SPARES or _SPARES[0][1].started_in == os.getpid():
+        return None
+    taken = None
+    for claim, pipe in _SPARES:
+        try:
+            won = taken is None and os.read(claim, 1) == b"1" and pipe.running()
+        except OSError:
+            won = False
+        os.close(claim)
+        if won:
+            pipe.owner = os.getpid()
+            taken = pipe
+        else:
+            pipe.abandon()
+    _SPARES.clear()
+    return taken
+
+
+def release_spares() -> None:
+    """End the pipelines this process started ahead (:func:`start_spares`), once the workers that took them are gone.
+
+    The input of each is closed here (all first, so that they end at the
+    same time); a pipeline ends when the worker that took it has closed it
+    too, and is waited for (killed if it lingers). Spares inherited from a
+    parent are only closed here.
+    """
+    mine = []
+    for claim, pipe in _SPARES:
+        os.close(claim)
+        if pipe.started_in == os.getpid():
+            pipe._close_pipes()
+            mine.append(pipe)
+        else:
+            pipe.abandon()
+    _SPARES.clear()
+    for pipe in mine:
+        pipe.close()
 
 
 _HOOKS_IN: int | None = None

@@ -19,6 +19,7 @@ import logging
 import re
 import shutil
 import subprocess
+import threading
 from bisect import bisect_right
 from functools import lru_cache
 from itertools import accumulate, compress, repeat
@@ -552,23 +553,51 @@ def get_backend(name: str = "auto") -> Backend:
 _PRELOADED = (nb_forms, nn_only, nb_only, lexicon, phrases_by_first_word, phrase_openings)
 
 
-def preload(backend: str = "auto") -> None:
+def preload(backend: str = "auto", workers: int = 0) -> None:
     """Load what the normalise stage reads once per process: word lists, lexicon, backend facts.
 
     Call it in a parent process before forking workers so that they share
     the loaded lists. It resolves ``backend`` (whether Apertium is
-    installed, its version) but does not start the Apertium pipeline: each
-    process starts its own on first use (``apertium.py``).
+    installed, its version) but does not start this process's Apertium
+    pipeline: each process starts its own on first use (``apertium.py``).
+    With ``workers`` and Apertium as the backend, a pipeline for each of
+    that many workers about to be forked is started
+    (``apertium.start_spares``): the pipelines load while this process
+    goes on loading, and each worker takes one over. They are started from
+    a thread while this one reads the word lists, since starting them is
+    mostly waiting for small programs (``apertium -l``, the mode script);
+    the thread has ended when this function returns.
     """
-    for word_list in _PRELOADED:
-        word_list()
+    starter = None
+    if workers:
+        starter = threading.Thread(target=_start_pipelines_for_workers, args=(backend, workers), name="apertium-spares")
+        starter.start()
+    try:
+        for word_list in _PRELOADED:
+            word_list()
+    finally:
+        if starter is not None:
+            starter.join()
     get_backend(backend)
 
 
+def _start_pipelines_for_workers(backend: str, workers: int) -> None:
+    """Start an Apertium pipeline for each of ``workers`` workers when ``backend`` resolves to Apertium."""
+    try:
+        if get_backend(backend).name == "apertium":
+            apertium.start_spares(workers)
+    except Exception as exc:  # the workers then start their own pipelines (and the caller's get_backend reports errors)
+        log.warning("could not start apertium pipelines for the workers (%s)", exc)
+
+
 def release() -> None:
-    """Forget what :func:`preload` loaded (the next use loads it again); for a parent whose workers have ended."""
+    """Forget what :func:`preload` loaded (the next use loads it again); for a parent whose workers have ended.
+
+    Pipelines started for the workers end here (their workers have closed them).
+    """
     for word_list in _PRELOADED:
         word_list.cache_clear()
+    apertium.release_spares()
 
 
 def backend_info(backend: str | Backend = "auto") -> dict[str, str]:
