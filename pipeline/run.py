@@ -299,7 +299,7 @@ def _column_from_list(values: list, like: pd.Series) -> pd.Series:
 
 
 def _concat_column(pieces: list[pd.Series]) -> pd.Series:
-    """``pd.concat(pieces, ignore_index=True)``; for Arrow-backed strings the pieces' chunks are joined directly (faster)."""
+    """``pd.concat(pieces, ignore_index=True)``; Arrow-backed string pieces have their chunks joined directly (faster)."""
     if pieces and all(piece.dtype == _STRINGS_FROM_A_LIST for piece in pieces):
         chunks = [chunk for piece in pieces for chunk in piece.array.__arrow_array__().chunks]
         return pd.Series(pd.array(pa.chunked_array(chunks, type=chunks[0].type), dtype=_STRINGS_FROM_A_LIST))
@@ -601,10 +601,13 @@ def _concat(name: str, parts: list[pd.DataFrame]) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)[schema.get(name).column_names]
 
 
-def write_frames(frames: dict[str, pd.DataFrame], out_dir: Path) -> None:
-    """Validate and write every frame as its table (each write atomic)."""
+def write_frames(frames: dict[str, pd.DataFrame], out_dir: Path) -> dict[str, pa.Table]:
+    """Validate and write every frame as its table (each write atomic); returns the tables' rows as written (Arrow)."""
+    written = {}
     for name, frame in frames.items():
-        io.write_table(name, frame, out_dir)
+        written[name] = io.to_arrow(name, frame)
+        io.write_arrow(name, written[name], out_dir)
+    return written
 
 
 def write_manifest(
@@ -733,15 +736,16 @@ def run_all(
     _check(result, strict, raw_dir)
     seconds = {f"{stage} (cpu, all boards)": spent for stage, spent in result.seconds.items()}
     with _timed(seconds, "write tables"):
-        write_frames(result.frames, out_dir)
+        tables_written = write_frames(result.frames, out_dir)
         if private_dir is not None and result.pseudonymiser is not None:
             key = write_key(result.pseudonymiser, Path(private_dir))
             log.info("pseudonym key (private, never publish): %s", key)
     versions = result.versions
-    del result  # the tables are on disk: the report and exports read them from there
+    del result  # the tables as written (Arrow) serve the report, the exports and the manifest
     with _timed(seconds, "report, exports and manifest"):
-        # the report's process also hashes the tables for the manifest while this one writes the exports
-        written = write_outputs(out_dir, table_summaries=True)
+        # a forked process writes the report while this one writes the exports; both then hash tables for the manifest
+        written = write_outputs(out_dir, table_summaries=True, tables=tables_written)
+        del tables_written
         manifest = write_manifest(out_dir, versions, reset=True, summaries=written["table_summaries"])
     seconds["wall"] = time.perf_counter() - start
     if timings is not None:
