@@ -63,7 +63,7 @@ def to_arrow(name: str, frame: pd.DataFrame) -> pa.Table:
             rows = list(frame.index[values.isna()][:5])
             raise SchemaError(f"table {name}: column {col.name} is declared non-null but has nulls (rows {rows})")
         if col.allowed is not None:
-            bad = sorted(set(values.dropna()) - set(col.allowed))
+            bad = sorted(set(values.dropna().unique()) - set(col.allowed))
             if bad:
                 raise SchemaError(f"table {name}: column {col.name} has values {bad} outside {list(col.allowed)}")
     key = list(table.primary_key)
