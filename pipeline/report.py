@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from pipeline import schema
-from pipeline.io import table_summary, to_frame, write_bytes_atomic
+from pipeline.io import table_summary, to_frame, write_arrow, write_bytes_atomic
 from pipeline.parallel import ForkedCall, SharedCounter, can_fork, take_turns
 from pipeline.qda import CATEGORY_COLOURS, CATEGORY_LABELS, DEFAULT_COLOUR, column_values, gc_paused
 
@@ -50,7 +50,8 @@ _HTML_SPECIAL = re.compile("[&<>\"']")
 
 
 def _esc(value) -> str:
-    return html.escape("" if value is None else str(value), quote=True)
+    text = "" if value is None else str(value)
+    return html.escape(text, quote=True) if _HTML_SPECIAL.search(text) else text
 
 
 def _isna(value) -> bool:
@@ -77,13 +78,15 @@ def excerpt_html(text: str, spans: list[tuple[int, int]], context: int = CONTEXT
     ``max_windows`` windows are kept: those with the most marks. Spans
     are character offsets into ``text`` (``tags.start``/``tags.end``).
     """
+    spans = [(int(s), int(e)) for s, e in spans]
     return _excerpt(text, spans, context, bool(_HTML_SPECIAL.search(text)))
 
 
-def _excerpt(text: str, spans, context: int, escape: bool) -> str:
-    """:func:`excerpt_html`; ``escape`` False promises that ``text`` has nothing to escape (saves a scan per call)."""
+def _excerpt(text: str, spans: list[tuple[int, int]], context: int, escape: bool) -> str:
+    """:func:`excerpt_html` of spans given as ints; ``escape`` False promises that ``text`` has nothing to escape
+    (saves a scan per call)."""
     n = len(text)
-    marks = _merge([(s, e) for s, e in ((int(s), int(e)) for s, e in spans) if 0 <= s < e <= n])
+    marks = _merge([(s, e) for s, e in spans if 0 <= s < e <= n])
     if not marks:
         return _esc(text[: 2 * context])
     esc = _esc if escape else str
@@ -462,7 +465,7 @@ def write_exports(out_dir, tables: dict[str, pa.Table] | None = None) -> dict[st
 
 
 def write_outputs(out_dir, parallel: bool = True, table_summaries: bool = False,
-                  tables: dict[str, pa.Table] | None = None) -> dict:
+                  tables: dict[str, pa.Table] | None = None, write_tables: bool = False) -> dict:
     """Write the analyst outputs of a run: the HTML report and the REFI-QDA exports.
 
     ``<out_dir>/report/index.html``, ``<out_dir>/exports/codebook.qdc`` and
@@ -470,7 +473,9 @@ def write_outputs(out_dir, parallel: bool = True, table_summaries: bool = False,
     ``tags`` table); returns their paths. Call at the end of ``run_all``,
     after the tables are written; ``tables`` may hold their rows as
     written (Arrow, from :func:`pipeline.run.write_frames`), which are then
-    not read back.
+    not read back. With ``write_tables`` those ``tables`` (rows that
+    :func:`pipeline.io.to_arrow` validated) are written here first, as the
+    run's tables: by the report's process, before the report.
 
     With ``parallel`` (and where processes can be forked) the report is
     written by a forked child process while this process writes the
@@ -484,14 +489,15 @@ def write_outputs(out_dir, parallel: bool = True, table_summaries: bool = False,
     """
     out_dir = Path(out_dir)
     to_hash = _tables_to_hash(out_dir, tables or {}) if table_summaries else None
+    to_write = (tables or {}) if write_tables else {}
     with gc_paused():
         if not (parallel and can_fork()):
-            written = {**_report_side(out_dir, tables, None, None), **write_exports(out_dir, tables)}
+            written = {**_report_side(out_dir, tables, to_write, None, None), **write_exports(out_dir, tables)}
             if to_hash is not None:
                 written["table_summaries"] = _in_schema_order(_summaries(out_dir, to_hash, None))
             return written
         turns = SharedCounter() if to_hash is not None else None
-        child = ForkedCall(_report_side, out_dir, tables, to_hash, turns)
+        child = ForkedCall(_report_side, out_dir, tables, to_write, to_hash, turns)
         try:
             exports = write_exports(out_dir, tables)
             summaries = _summaries(out_dir, to_hash, turns) if to_hash is not None else None
@@ -507,9 +513,12 @@ def write_outputs(out_dir, parallel: bool = True, table_summaries: bool = False,
         return written
 
 
-def _report_side(out_dir: Path, tables: dict[str, pa.Table] | None, to_hash: list | None,
-                 turns: SharedCounter | None) -> dict:
-    """The report, then (with ``to_hash``) the manifest entries of the tables this process takes: the child's share."""
+def _report_side(out_dir: Path, tables: dict[str, pa.Table] | None, to_write: dict[str, pa.Table],
+                 to_hash: list | None, turns: SharedCounter | None) -> dict:
+    """The child's share of :func:`write_outputs`: the tables in ``to_write``, the report, then (with ``to_hash``)
+    the manifest entries of the tables this process takes."""
+    for name, arrow in to_write.items():
+        write_arrow(name, arrow, out_dir)
     written = {"report": write_report(out_dir, tables)}
     if to_hash is not None:
         written["table_summaries"] = _summaries(out_dir, to_hash, turns)
@@ -517,13 +526,13 @@ def _report_side(out_dir: Path, tables: dict[str, pa.Table] | None, to_hash: lis
 
 
 def _tables_to_hash(out_dir: Path, tables: dict[str, pa.Table]) -> list[tuple[str, pa.Table | None]]:
-    """(name, rows as written or None) of every declared table in ``out_dir`` (those of
-    :func:`pipeline.io.table_summaries`), the largest first."""
+    """(name, rows as written or None) of every declared table of the run: those in ``tables`` and those in
+    ``out_dir`` (as :func:`pipeline.io.table_summaries` finds them), the largest first."""
     import pyarrow.parquet as pq
 
     from pipeline import config
 
-    present = [name for name in schema.TABLES if config.table_path(name, out_dir).exists()]
+    present = [name for name in schema.TABLES if name in tables or config.table_path(name, out_dir).exists()]
 
     def size(name: str) -> int:
         if name in tables:

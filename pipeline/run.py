@@ -751,17 +751,19 @@ def run_all(
     )
     _check(result, strict, raw_dir)
     seconds = {f"{stage} (cpu, all boards)": spent for stage, spent in result.seconds.items()}
-    with _timed(seconds, "write tables"):
-        tables_written = write_frames(result.frames, out_dir)
+    with _timed(seconds, "validate tables"):
+        # every table is checked against its schema before any of them is written
+        tables = {name: io.to_arrow(name, frame) for name, frame in result.frames.items()}
         if private_dir is not None and result.pseudonymiser is not None:
             key = write_key(result.pseudonymiser, Path(private_dir))
             log.info("pseudonym key (private, never publish): %s", key)
     versions = result.versions
-    del result  # the tables as written (Arrow) serve the report, the exports and the manifest
-    with _timed(seconds, "report, exports and manifest"):
-        # a forked process writes the report while this one writes the exports; both then hash tables for the manifest
-        written = write_outputs(out_dir, table_summaries=True, tables=tables_written)
-        del tables_written
+    del result  # the validated tables (Arrow) serve the report, the exports and the manifest
+    with _timed(seconds, "tables, report, exports and manifest"):
+        # a forked process writes the tables and the report while this one writes the exports; then both hash
+        # tables for the manifest
+        written = write_outputs(out_dir, table_summaries=True, tables=tables, write_tables=True)
+        del tables
         manifest = write_manifest(out_dir, versions, reset=True, summaries=written["table_summaries"])
     seconds["wall"] = time.perf_counter() - start
     if timings is not None:

@@ -273,3 +273,18 @@ def test_forked_processes_take_turns_without_sharing_an_item():
     here, there = my_share(), child.result()
     assert sorted(here + there) == items and not set(here) & set(there)
     assert list(take_turns(items, None)) == items
+
+
+def test_write_outputs_writes_the_tables_given(processed, tmp_path):
+    """With write_tables, the validated rows become the run's tables: the same files as written one by one."""
+    from pipeline import config, io, schema
+
+    names = [name for name in schema.TABLES if config.table_path(name, processed).exists()]
+    tables = {name: io.to_arrow(name, io.read_table(name, processed)) for name in names}
+    for parallel in (True, False):
+        out = tmp_path / f"parallel-{parallel}"
+        written = report.write_outputs(out, parallel=parallel, table_summaries=True, tables=tables, write_tables=True)
+        for name in names:
+            assert config.table_path(name, out).read_bytes() == config.table_path(name, processed).read_bytes(), name
+        assert written["table_summaries"] == io.table_summaries(processed)
+        assert written["report"].read_bytes() == (processed / "report" / "index.html").read_bytes()
