@@ -78,11 +78,20 @@ class SharedCounter:
 
         self._value = multiprocessing.get_context("fork").Value("q", 0)
 
+    # A process holds the lock for a few instructions: one that cannot get it for this long has lost the
+    # other process while it held it (killed), rather than waiting forever.
+    LOCK_TIMEOUT = 60.0
+
     def take(self) -> int:
         """The next number (0, 1, 2, ...) not yet taken by any process."""
-        with self._value.get_lock():
+        lock = self._value.get_lock()
+        if not lock.acquire(timeout=self.LOCK_TIMEOUT):
+            raise RuntimeError("a process sharing this counter ended while it held the counter's lock")
+        try:
             number = self._value.value
             self._value.value = number + 1
+        finally:
+            lock.release()
         return number
 
 
