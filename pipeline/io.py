@@ -21,6 +21,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -62,7 +63,7 @@ def to_arrow(name: str, frame: pd.DataFrame) -> pa.Table:
             rows = list(frame.index[values.isna()][:5])
             raise SchemaError(f"table {name}: column {col.name} is declared non-null but has nulls (rows {rows})")
         if col.allowed is not None:
-            bad = sorted(set(values.dropna()) - set(col.allowed))
+            bad = sorted(set(values.dropna().unique()) - set(col.allowed))
             if bad:
                 raise SchemaError(f"table {name}: column {col.name} has values {bad} outside {list(col.allowed)}")
     key = list(table.primary_key)
@@ -93,7 +94,11 @@ def _pandas_metadata(name: str) -> dict[bytes, bytes]:
 
 def write_table(name: str, frame: pd.DataFrame, out_dir: Path) -> Path:
     """Validate and write table ``name`` atomically as ``<out_dir>/<name>.parquet``."""
-    arrow = to_arrow(name, frame)
+    return write_arrow(name, to_arrow(name, frame), out_dir)
+
+
+def write_arrow(name: str, arrow: pa.Table, out_dir: Path) -> Path:
+    """Write table ``name`` from rows that :func:`to_arrow` validated, atomically as ``<out_dir>/<name>.parquet``."""
     buffer = pa.BufferOutputStream()
     pq.write_table(arrow, buffer, compression="zstd")
     return write_bytes_atomic(config.table_path(name, out_dir), buffer.getvalue().to_pybytes())
@@ -105,8 +110,17 @@ def read_table(name: str, out_dir: Path | None = None) -> pd.DataFrame:
     path = config.table_path(name, out_dir)
     if not path.exists():
         raise FileNotFoundError(f"{path} does not exist: run `make all` (or `python -m pipeline all`) first")
-    arrow = pq.read_table(path, schema=table.arrow_schema)
-    return arrow.to_pandas(types_mapper=_PANDAS_TYPES.get)
+    return to_frame(pq.read_table(path, schema=table.arrow_schema))
+
+
+def to_frame(arrow: pa.Table) -> pd.DataFrame:
+    """A table's rows (Arrow, read from its file or as :func:`write_table` wrote them) as :func:`read_table` gives them.
+
+    The pandas metadata that :func:`to_arrow` attaches is left aside (a
+    file read with the declared schema has none), so both give the same
+    frame: the declared column types, a default index.
+    """
+    return arrow.replace_schema_metadata(None).to_pandas(types_mapper=_PANDAS_TYPES.get)
 
 
 def _canonical(value: Any) -> Any:
@@ -127,46 +141,107 @@ def content_hash(arrow: pa.Table, primary_key: tuple[str, ...]) -> str:
     Each row is the line ``json.dumps(row, ensure_ascii=False,
     sort_keys=True)`` of its values made canonical (NaN as null, floats
     rounded to 9 places, dates in ISO format), followed by ``\n``; rows are
-    sorted by the primary key, nulls last. The lines are built column by
-    column, batch by batch (the tables of the 100x benchmark hash in about
-    4 s instead of 11 row by row); tests check the result against the
-    row-by-row definition.
+    sorted by the primary key, nulls last. The lines are built with Arrow
+    compute functions, column by column, batch by batch (strings, integers
+    and booleans never pass through Python objects; a string is escaped in
+    Python only when it holds a character JSON escapes); tests check the
+    result against the row-by-row definition.
     """
+    arrow = arrow.combine_chunks()  # taking rows from one chunk per column is much faster
     # Arrow sorts strings by their UTF-8 bytes, which is code point order as in Python, and nulls last by
     # default; its sort is stable (rows with equal keys keep their order, as Python's sort does)
     order = pc.sort_indices(arrow, sort_keys=[(k, "ascending") for k in primary_key])
     names = sorted(arrow.column_names)
-    # '{"a": %s, "b": %s}\n' (json.dumps' separators), with any % in a column name doubled
-    line = "{" + ", ".join(json.encoder.encode_basestring(n).replace("%", "%%") + ": %s" for n in names) + "}\n"
+    # the text around the values in a line: '{"a": ', ', "b": ', ..., '}\n' (json.dumps' separators)
+    around = ["{"] + [", "] * (len(names) - 1)
+    labels = [_large(f"{before}{json.encoder.encode_basestring(name)}: ") for before, name in zip(around, names)]
     digest = hashlib.sha256()
     for start in range(0, arrow.num_rows, _HASH_BATCH_ROWS):
         part = arrow.take(order.slice(start, _HASH_BATCH_ROWS))
-        rows = zip(*(_json_values(part.column(name)) for name in names))
-        digest.update("".join([line % row for row in rows]).encode("utf-8"))
+        pieces = []
+        for label, name in zip(labels, names):
+            pieces += [label, _json_texts(part.column(name))]
+        lines = pc.binary_join_element_wise(*pieces, _large("}\n"), _large(""))
+        for piece in _utf8_pieces(lines):
+            digest.update(piece)
     return digest.hexdigest()
 
 
 _HASH_BATCH_ROWS = 20_000  # rows encoded at a time: bounds the memory of hashing a large table
+# The characters json.dumps escapes in a string (ensure_ascii=False): controls, the quote and the backslash.
+_JSON_ESCAPED = r'[\x00-\x1f"\\]'
 
 
-def _json_values(column: pa.ChunkedArray) -> list[str]:
-    """The JSON text of each value of ``column``, as ``json.dumps`` writes its canonical value."""
-    values = column.to_pylist()
+def _json_texts(column: pa.ChunkedArray) -> pa.Array:
+    """The JSON text of each value of ``column``, as ``json.dumps`` writes its canonical value (a large string array)."""
+    column = column.combine_chunks()
     kind = column.type
     if pa.types.is_string(kind) or pa.types.is_large_string(kind):
-        encode = json.encoder.encode_basestring  # what json.dumps(..., ensure_ascii=False) uses for str
-        return ["null" if v is None else encode(v) for v in values]
-    if pa.types.is_integer(kind):
-        return ["null" if v is None else int.__repr__(v) for v in values]
-    if pa.types.is_boolean(kind):
-        return ["null" if v is None else "true" if v else "false" for v in values]
-    return [json.dumps(_canonical(v), ensure_ascii=False) for v in values]
+        column = column.cast(pa.large_string())
+        texts = pc.binary_join_element_wise(_large('"'), column, _large('"'), _large(""))
+        if _may_need_escapes(column):
+            escaped = pc.fill_null(pc.match_substring_regex(column, _JSON_ESCAPED), False)
+            # what json.dumps(..., ensure_ascii=False) uses for str
+            values = column.filter(escaped).to_pylist()
+            texts = pc.replace_with_mask(texts, escaped, pa.array(map(json.encoder.encode_basestring, values),
+                                                                  pa.large_string()))
+        return pc.fill_null(texts, _large("null"))
+    if pa.types.is_integer(kind) or pa.types.is_boolean(kind):
+        return pc.fill_null(pc.cast(column, pa.large_string()), _large("null"))  # as int.__repr__, and true/false
+    if pa.types.is_floating(kind):
+        return pa.array([_float_json(v) for v in column.to_pylist()], pa.large_string())
+    return pa.array([json.dumps(_canonical(v), ensure_ascii=False) for v in column.to_pylist()], pa.large_string())
 
 
-def table_summary(name: str, out_dir: Path) -> dict[str, Any]:
-    """Row count and content hash of a written table, as the manifest records it."""
+def _may_need_escapes(strings: pa.Array) -> bool:
+    """False when no string of the array holds a character JSON escapes: a scan of its UTF-8 bytes.
+
+    Bytes below 0x80 stand for themselves in UTF-8, so a quote, backslash
+    or control byte anywhere in the data is such a character (or lies in
+    the unused bytes of a null value: then True, which costs only time).
+    """
+    _, offsets, data = strings.buffers()
+    if data is None or not len(strings):
+        return False
+    offsets = np.frombuffer(offsets, dtype=np.int64 if pa.types.is_large_string(strings.type) else np.int32)
+    first, last = int(offsets[strings.offset]), int(offsets[strings.offset + len(strings)])
+    utf8 = np.frombuffer(data, dtype=np.uint8)[first:last]
+    return bool((utf8 < 0x20).any() or (utf8 == ord('"')).any() or (utf8 == ord("\\")).any())
+
+
+def _large(text: str) -> pa.Scalar:
+    return pa.scalar(text, pa.large_string())
+
+
+def _float_json(value: float | None) -> str:
+    """``json.dumps(_canonical(value))`` of a float (or None), without the encoder's overhead."""
+    if value is None or value != value:
+        return "null"
+    value = round(value, 9)
+    return float.__repr__(value) if math.isfinite(value) else json.dumps(value)
+
+
+def _utf8_pieces(strings: pa.Array | pa.ChunkedArray):
+    """The UTF-8 bytes of every string of an array, concatenated in order, as views of its buffers (per chunk)."""
+    for chunk in strings.chunks if isinstance(strings, pa.ChunkedArray) else [strings]:
+        if not len(chunk):
+            continue
+        _, offsets, data = chunk.buffers()
+        offsets = np.frombuffer(offsets, dtype=np.int64 if pa.types.is_large_string(chunk.type) else np.int32)
+        first, last = int(offsets[chunk.offset]), int(offsets[chunk.offset + len(chunk)])
+        if last > first:
+            yield memoryview(data)[first:last]
+
+
+def table_summary(name: str, out_dir: Path, arrow: pa.Table | None = None) -> dict[str, Any]:
+    """Row count and content hash of a written table, as the manifest records it.
+
+    ``arrow`` is the table's rows when at hand (as :func:`write_table`
+    wrote them), else they are read from ``out_dir``.
+    """
     table = schema.get(name)
-    arrow = pq.read_table(config.table_path(name, out_dir), schema=table.arrow_schema, use_threads=False)
+    if arrow is None:
+        arrow = pq.read_table(config.table_path(name, out_dir), schema=table.arrow_schema, use_threads=False)
     return {"rows": arrow.num_rows, "content_sha256": content_hash(arrow, table.primary_key)}
 
 

@@ -64,3 +64,45 @@ def can_fork() -> bool:
     import multiprocessing
 
     return "fork" in multiprocessing.get_all_start_methods() and not multiprocessing.current_process().daemon
+
+
+class SharedCounter:
+    """A counter shared with the processes forked after it was made: :meth:`take` never gives a number twice.
+
+    Lets a parent and its forked child split a list of tasks as they go:
+    whichever is free first takes the next one (see :func:`take_turns`).
+    """
+
+    def __init__(self) -> None:
+        import multiprocessing
+
+        self._value = multiprocessing.get_context("fork").Value("q", 0)
+
+    # A process holds the lock for a few instructions: one that cannot get it for this long has lost the
+    # other process while it held it (killed), rather than waiting forever.
+    LOCK_TIMEOUT = 60.0
+
+    def take(self) -> int:
+        """The next number (0, 1, 2, ...) not yet taken by any process."""
+        lock = self._value.get_lock()
+        if not lock.acquire(timeout=self.LOCK_TIMEOUT):
+            raise RuntimeError("a process sharing this counter ended while it held the counter's lock")
+        try:
+            number = self._value.value
+            self._value.value = number + 1
+        finally:
+            lock.release()
+        return number
+
+
+def take_turns(items: list, counter: SharedCounter | None):
+    """The items of ``items`` that this process takes, in order: all of them without a counter.
+
+    With a counter shared between processes that pass the same list,
+    every item goes to exactly one of them.
+    """
+    if counter is None:
+        yield from items
+        return
+    while (number := counter.take()) < len(items):
+        yield items[number]

@@ -35,6 +35,7 @@ import gc
 import hashlib
 import io
 import queue
+import re
 import threading
 import uuid
 import zipfile
@@ -145,14 +146,20 @@ def gc_paused():
 _ATTR_ENTITIES = {'"': "&quot;", "\r": "&#13;", "\n": "&#10;", "\t": "&#09;"}
 
 
+# The characters _attr and _text replace (most values have none: they are returned as they are).
+_ATTR_SPECIAL = re.compile('[&<>"\r\n\t]')
+_TEXT_SPECIAL = re.compile("[&<>]")
+
+
 def _attr(value) -> str:
     """An attribute value escaped as ElementTree writes it: ``&<>"`` as entities, CR, LF and TAB as character references."""
-    return escape(str(value), _ATTR_ENTITIES)
+    text = str(value)
+    return escape(text, _ATTR_ENTITIES) if _ATTR_SPECIAL.search(text) else text
 
 
 def _text(value: str) -> str:
     """Character data escaped as ElementTree writes it (``&<>`` only)."""
-    return escape(value)
+    return escape(value) if _TEXT_SPECIAL.search(value) else value
 
 
 def _start_tag(tag: str, attrib: dict | None) -> str:
@@ -429,28 +436,35 @@ def _evidence_spans(tags: pd.DataFrame, theme_ids: set[str], text_of: dict) -> d
 
 
 def _selections_markup(pid: str, text: str, spans: dict[tuple[int, int], tuple[set, set]], by: str, level: int,
-                       code_refs: dict[str, tuple[str, bytes]]) -> str:
+                       code_refs: dict[str, tuple[str, bytes]], descriptions: dict[frozenset, str] | None = None) -> str:
     """The ``PlainTextSelection`` elements of one post (by position), serialised as :class:`_XmlWriter` would at ``level``.
 
     One selection per span with a ``Description`` listing the rules (when
     any) and a ``Coding``/``CodeRef`` per theme. ``by`` holds the rendered
     ``creatingUser``/``creationDateTime`` attributes; ``code_refs`` caches
     per theme the rendered ``CodeRef`` with the closing tag, and the
-    theme's part of a coding GUID's name. Written by hand (the GUIDs are
-    those of :func:`selection_guid` and :func:`coding_guid`) because a
-    large project has hundreds of thousands of selections.
+    theme's part of a coding GUID's name; ``descriptions`` caches the
+    escaped ``Description`` text of a set of rules (the same sets recur).
+    Written by hand (the GUIDs are those of :func:`selection_guid` and
+    :func:`coding_guid`) because a large project has hundreds of thousands
+    of selections.
     """
     ind0, ind1 = _indent(level), _indent(level + 1)
     selection_name = f"selection{_US}{pid}{_US}".encode("utf-8")
     coding_name = f"coding{_US}{pid}{_US}".encode("utf-8")
     between = f"{ind0}</PlainTextSelection>{ind0}"
+    descriptions = {} if descriptions is None else descriptions
     out = []
     for (s, e), (themes, rules) in sorted(spans.items()):
         where = f"{s}{_US}{e}".encode("ascii")
         out.append(f'<PlainTextSelection guid="{_uuid5_utf8(selection_name + where)}" name="{_attr(text[s:e])}" '
                    f'startPosition="{s}" endPosition="{e}"{by}>')
         if rules:
-            out.append(f"{ind1}<Description>{_text('Regel: ' + ', '.join(sorted(rules)))}</Description>")
+            key = frozenset(rules)
+            description = descriptions.get(key)
+            if description is None:
+                description = descriptions[key] = _text("Regel: " + ", ".join(sorted(rules)))
+            out.append(f"{ind1}<Description>{description}</Description>")
         for tid in sorted(themes) if len(themes) > 1 else themes:
             ref = code_refs.get(tid)
             if ref is None:
@@ -514,6 +528,7 @@ def _write_project(posts: pd.DataFrame, tags: pd.DataFrame, codebook: pd.DataFra
     files: dict[str, bytes] = {}
     by = f' creatingUser="{_attr(user)}" creationDateTime="{_attr(stamp)}"'
     code_refs: dict[str, tuple[str, bytes]] = {}
+    descriptions: dict[frozenset, str] = {}
     if post_rows:
         w.start("Sources")
     for row in post_rows:
@@ -529,7 +544,7 @@ def _write_project(posts: pd.DataFrame, tags: pd.DataFrame, codebook: pd.DataFra
         })
         w.leaf("Description", text=_source_description(row))
         if pid in spans:
-            w.markup(_selections_markup(pid, text, spans[pid], by, w.level, code_refs))
+            w.markup(_selections_markup(pid, text, spans[pid], by, w.level, code_refs, descriptions))
         w.end()
         w.flush()
         files[f"sources/{sguid}.txt"] = text.encode("utf-8")

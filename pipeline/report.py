@@ -23,13 +23,17 @@ import html
 import json
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from pipeline.io import table_summaries as table_summaries_of
-from pipeline.io import write_bytes_atomic
-from pipeline.parallel import ForkedCall, can_fork
+from pipeline import schema
+from pipeline.io import table_summary, to_frame, write_arrow, write_bytes_atomic
+from pipeline.parallel import ForkedCall, SharedCounter, can_fork, take_turns
 from pipeline.qda import CATEGORY_COLOURS, CATEGORY_LABELS, DEFAULT_COLOUR, column_values, gc_paused
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 REPORT_DIR = "report"
 # Characters of context on each side of an evidence span in a quote.
@@ -46,7 +50,8 @@ _HTML_SPECIAL = re.compile("[&<>\"']")
 
 
 def _esc(value) -> str:
-    return html.escape("" if value is None else str(value), quote=True)
+    text = "" if value is None else str(value)
+    return html.escape(text, quote=True) if _HTML_SPECIAL.search(text) else text
 
 
 def _isna(value) -> bool:
@@ -73,13 +78,15 @@ def excerpt_html(text: str, spans: list[tuple[int, int]], context: int = CONTEXT
     ``max_windows`` windows are kept: those with the most marks. Spans
     are character offsets into ``text`` (``tags.start``/``tags.end``).
     """
+    spans = [(int(s), int(e)) for s, e in spans]
     return _excerpt(text, spans, context, bool(_HTML_SPECIAL.search(text)))
 
 
-def _excerpt(text: str, spans, context: int, escape: bool) -> str:
-    """:func:`excerpt_html`; ``escape`` False promises that ``text`` has nothing to escape (saves a scan per call)."""
+def _excerpt(text: str, spans: list[tuple[int, int]], context: int, escape: bool) -> str:
+    """:func:`excerpt_html` of spans given as ints; ``escape`` False promises that ``text`` has nothing to escape
+    (saves a scan per call)."""
     n = len(text)
-    marks = _merge([(s, e) for s, e in ((int(s), int(e)) for s, e in spans) if 0 <= s < e <= n])
+    marks = _merge([(s, e) for s, e in spans if 0 <= s < e <= n])
     if not marks:
         return _esc(text[: 2 * context])
     esc = _esc if escape else str
@@ -401,19 +408,26 @@ def build_report(posts: pd.DataFrame, boards: pd.DataFrame, codebook: pd.DataFra
     return "".join(parts)
 
 
-def _optional_table(name: str, out_dir: Path):
-    """A table of the run, or None when the run (or the schema) does not have it yet."""
+def _table(name: str, out_dir: Path, tables: dict[str, pa.Table] | None = None) -> pd.DataFrame:
+    """Table ``name`` of the run: from ``tables`` (its rows as written, Arrow) when there, else read from ``out_dir``."""
     from pipeline import load_table
 
+    if tables and name in tables:
+        return to_frame(tables[name])
+    return load_table(name, out_dir)
+
+
+def _optional_table(name: str, out_dir: Path, tables: dict[str, pa.Table] | None = None):
+    """A table of the run, or None when the run (or the schema) does not have it yet."""
     try:
-        return load_table(name, out_dir)
+        return _table(name, out_dir, tables)
     except (KeyError, FileNotFoundError):
         return None
 
 
-def load_codebook_frame(out_dir: Path) -> pd.DataFrame:
+def load_codebook_frame(out_dir: Path, tables: dict[str, pa.Table] | None = None) -> pd.DataFrame:
     """The run's ``codebook`` table; the seeds codebook when the run has none."""
-    frame = _optional_table("codebook", out_dir)
+    frame = _optional_table("codebook", out_dir, tables)
     if frame is None:
         from pipeline.codebook import codebook_frame, load_codebook
 
@@ -421,66 +435,119 @@ def load_codebook_frame(out_dir: Path) -> pd.DataFrame:
     return frame
 
 
-def write_report(out_dir) -> Path:
-    """Read the run's tables from ``out_dir`` and write ``<out_dir>/report/index.html``; returns its path."""
-    from pipeline import load_table
+def write_report(out_dir, tables: dict[str, pa.Table] | None = None) -> Path:
+    """Read the run's tables from ``out_dir`` and write ``<out_dir>/report/index.html``; returns its path.
 
+    ``tables`` may hold some of the tables' rows as written (Arrow, see
+    :func:`pipeline.io.to_frame`): those are not read back.
+    """
     out_dir = Path(out_dir)
-    html_text = build_report(load_table("posts", out_dir), load_table("boards", out_dir),
-                             load_codebook_frame(out_dir), _optional_table("tags", out_dir))
+    html_text = build_report(_table("posts", out_dir, tables), _table("boards", out_dir, tables),
+                             load_codebook_frame(out_dir, tables), _optional_table("tags", out_dir, tables))
     return write_bytes_atomic(out_dir / REPORT_DIR / "index.html", html_text.encode("utf-8"))
 
 
-def write_exports(out_dir) -> dict[str, Path]:
-    """Write the REFI-QDA exports of a run: ``<out_dir>/exports/codebook.qdc`` and, when the run has tags, ``project.qdpx``."""
-    from pipeline import load_table, qda
+def write_exports(out_dir, tables: dict[str, pa.Table] | None = None) -> dict[str, Path]:
+    """Write the REFI-QDA exports of a run: ``<out_dir>/exports/codebook.qdc`` and, when the run has tags, ``project.qdpx``.
+
+    ``tables`` as for :func:`write_report`.
+    """
+    from pipeline import qda
 
     out_dir = Path(out_dir)
-    codebook = load_codebook_frame(out_dir)
+    codebook = load_codebook_frame(out_dir, tables)
     written = {"codebook_qdc": qda.write_codebook_qdc(codebook, out_dir / "exports" / "codebook.qdc")}
-    tags = _optional_table("tags", out_dir)
+    tags = _optional_table("tags", out_dir, tables)
     if tags is not None:
-        written["project_qdpx"] = qda.write_project_qdpx(load_table("posts", out_dir), tags, codebook,
+        written["project_qdpx"] = qda.write_project_qdpx(_table("posts", out_dir, tables), tags, codebook,
                                                          out_dir / "exports" / "project.qdpx")
     return written
 
 
-def write_outputs(out_dir, parallel: bool = True, table_summaries: bool = False) -> dict:
+def write_outputs(out_dir, parallel: bool = True, table_summaries: bool = False,
+                  tables: dict[str, pa.Table] | None = None, write_tables: bool = False) -> dict:
     """Write the analyst outputs of a run: the HTML report and the REFI-QDA exports.
 
     ``<out_dir>/report/index.html``, ``<out_dir>/exports/codebook.qdc`` and
     ``<out_dir>/exports/project.qdpx`` (the project only when the run has a
     ``tags`` table); returns their paths. Call at the end of ``run_all``,
-    after the tables are written.
+    after the tables are written; ``tables`` may hold their rows as
+    written (Arrow, from :func:`pipeline.run.write_frames`), which are then
+    not read back. With ``write_tables`` those ``tables`` (rows that
+    :func:`pipeline.io.to_arrow` validated) are written here first, as the
+    run's tables: by the report's process, before the report.
 
     With ``parallel`` (and where processes can be forked) the report is
     written by a forked child process while this process writes the
     exports: on a large run each takes seconds of CPU. The files are the
     same either way. An error in either is raised here, after both ended.
-    With ``table_summaries`` the report's process then also computes the
-    manifest's entries of the tables (:func:`pipeline.io.table_summaries`),
-    returned under ``"table_summaries"``: report and hashing together take
-    about as long as the exports.
+    With ``table_summaries`` the manifest's entries of the tables are
+    returned as well, under ``"table_summaries"`` (those of
+    :func:`pipeline.io.table_summaries`): the two processes hash the
+    tables once done with their own output, each taking the next table
+    (the largest first) until none is left.
     """
     out_dir = Path(out_dir)
+    to_hash = _tables_to_hash(out_dir, tables or {}) if table_summaries else None
+    to_write = (tables or {}) if write_tables else {}
     with gc_paused():
         if not (parallel and can_fork()):
-            return {**_report_side(out_dir, table_summaries), **write_exports(out_dir)}
-        child = ForkedCall(_report_side, out_dir, table_summaries)
+            written = {**_report_side(out_dir, tables, to_write, None, None), **write_exports(out_dir, tables)}
+            if to_hash is not None:
+                written["table_summaries"] = _in_schema_order(_summaries(out_dir, to_hash, None))
+            return written
+        turns = SharedCounter() if to_hash is not None else None
+        child = ForkedCall(_report_side, out_dir, tables, to_write, to_hash, turns)
         try:
-            exports = write_exports(out_dir)
+            exports = write_exports(out_dir, tables)
+            summaries = _summaries(out_dir, to_hash, turns) if to_hash is not None else None
         except BaseException as exc:
             try:  # let the report finish before raising
                 child.result()
             except BaseException as report_exc:
                 exc.add_note(f"The report failed as well: {report_exc!r}")
             raise
-        return {**child.result(), **exports}
+        written = {**child.result(), **exports}
+        if to_hash is not None:
+            written["table_summaries"] = _in_schema_order({**summaries, **written.pop("table_summaries")})
+        return written
 
 
-def _report_side(out_dir: Path, table_summaries: bool) -> dict:
-    """The report and, when asked, the tables' manifest entries: the child's share of :func:`write_outputs`."""
-    written = {"report": write_report(out_dir)}
-    if table_summaries:
-        written["table_summaries"] = table_summaries_of(out_dir)
+def _report_side(out_dir: Path, tables: dict[str, pa.Table] | None, to_write: dict[str, pa.Table],
+                 to_hash: list | None, turns: SharedCounter | None) -> dict:
+    """The child's share of :func:`write_outputs`: the tables in ``to_write``, the report, then (with ``to_hash``)
+    the manifest entries of the tables this process takes."""
+    for name, arrow in to_write.items():
+        write_arrow(name, arrow, out_dir)
+    written = {"report": write_report(out_dir, tables)}
+    if to_hash is not None:
+        written["table_summaries"] = _summaries(out_dir, to_hash, turns)
     return written
+
+
+def _tables_to_hash(out_dir: Path, tables: dict[str, pa.Table]) -> list[tuple[str, pa.Table | None]]:
+    """(name, rows as written or None) of every declared table of the run: those in ``tables`` and those in
+    ``out_dir`` (as :func:`pipeline.io.table_summaries` finds them), the largest first."""
+    import pyarrow.parquet as pq
+
+    from pipeline import config
+
+    present = [name for name in schema.TABLES if name in tables or config.table_path(name, out_dir).exists()]
+
+    def size(name: str) -> int:
+        if name in tables:
+            return tables[name].nbytes
+        metadata = pq.read_metadata(config.table_path(name, out_dir))
+        return sum(metadata.row_group(i).total_byte_size for i in range(metadata.num_row_groups))
+
+    return [(name, tables.get(name)) for name in sorted(present, key=size, reverse=True)]
+
+
+def _summaries(out_dir: Path, to_hash: list[tuple[str, pa.Table | None]],
+               turns: SharedCounter | None) -> dict[str, dict]:
+    """The manifest entries of the tables in ``to_hash`` that this process takes (all of them without ``turns``)."""
+    return {name: table_summary(name, out_dir, arrow) for name, arrow in take_turns(to_hash, turns)}
+
+
+def _in_schema_order(summaries: dict[str, dict]) -> dict[str, dict]:
+    return {name: summaries[name] for name in schema.TABLES if name in summaries}

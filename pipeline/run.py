@@ -21,7 +21,7 @@ import pickle
 import time
 from collections import defaultdict
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,6 +48,7 @@ from pipeline.privacy import (
     shift_offset,
     write_key,
 )
+from pipeline.qda import gc_paused
 from pipeline.report import write_outputs
 from pipeline.codebook import codebook_frame, load_codebook
 from pipeline.tag import get_tagger, tag_tables, tagger_versions
@@ -306,7 +307,7 @@ def _column_from_list(values: list, like: pd.Series) -> pd.Series:
 
 
 def _concat_column(pieces: list[pd.Series]) -> pd.Series:
-    """``pd.concat(pieces, ignore_index=True)``; for Arrow-backed strings the pieces' chunks are joined directly (faster)."""
+    """``pd.concat(pieces, ignore_index=True)``; Arrow-backed string pieces have their chunks joined directly (faster)."""
     if pieces and all(piece.dtype == _STRINGS_FROM_A_LIST for piece in pieces):
         chunks = [chunk for piece in pieces for chunk in piece.array.__arrow_array__().chunks]
         return pd.Series(pd.array(pa.chunked_array(chunks, type=chunks[0].type), dtype=_STRINGS_FROM_A_LIST))
@@ -350,10 +351,12 @@ def _holds_pseudonym_stem(values: pd.Series) -> np.ndarray:
     objects other than strings is checked value by value.
     """
     try:
-        found = pc.match_substring(pa.array(values.array, from_pandas=True), PSEUDONYM_STEM)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        strings = pa.array(values.array, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        strings = None
+    if strings is None or not (pa.types.is_string(strings.type) or pa.types.is_large_string(strings.type)):
         return np.array([isinstance(v, str) and PSEUDONYM_STEM in v for v in values.tolist()], dtype=bool)
-    return found.fill_null(False).to_numpy(zero_copy_only=False)
+    return pc.match_substring(strings, PSEUDONYM_STEM).fill_null(False).to_numpy(zero_copy_only=False)
 
 
 def code_version(backend: str = "auto") -> str:
@@ -523,19 +526,22 @@ def _board_results(
             pool.shutdown(cancel_futures=True)
             release_shared_resources()
     try:
-        for path, sha in tasks:
-            result = cached[sha]
-            if result is None:
-                if sha in packed:
-                    result = unpack_result(packed.pop(sha))
+        # Unpacking the workers' results makes many objects that stay: automatic collections would traverse them
+        # again and again (half a second on the 100x benchmark, with a core idle)
+        with gc_paused() if packed else nullcontext():
+            for path, sha in tasks:
+                result = cached[sha]
+                if result is None:
+                    if sha in packed:
+                        result = unpack_result(packed.pop(sha))
+                    else:
+                        result = process_board(path, sha, keep_names, backend, later, model)
+                        bar.update()
+                    if result.reject is None:
+                        cache.put(sha, result)
                 else:
-                    result = process_board(path, sha, keep_names, backend, later, model)
                     bar.update()
-                if result.reject is None:
-                    cache.put(sha, result)
-            else:
-                bar.update()
-            yield result
+                yield result
     finally:
         bar.close()
 
@@ -615,19 +621,20 @@ def process_all(
             collected[name].append((len(mappings) - 1, frame))
         versions.update(result.versions)
 
-    names = INGEST_TABLES + tuple(t for stage in later for t in LATER_STAGES[stage])
-    frames = renumber_boards({name: collected.pop(name, []) for name in names}, mappings)
-    frames["rejects"] = tables.frame("rejects", rejects)
-    if "groups" in frames:
-        frames["groups"] = stages.merge_groups(frames["groups"])
-    if "tag" in later:
-        frames["codebook"] = codebook_frame(load_codebook())
-    if pseudonymiser is not None:
-        # A name first seen on a later board can stand in an earlier board's repair tokens.
-        for column in ("before", "after"):
-            values = frames["repairs"][column].tolist()
-            scrubbed = {v: pseudonymiser.scrub(v) for v in set(values)}  # repair tokens repeat a lot
-            frames["repairs"][column] = [scrubbed[v] for v in values]
+    with gc_paused():
+        names = INGEST_TABLES + tuple(t for stage in later for t in LATER_STAGES[stage])
+        frames = renumber_boards({name: collected.pop(name, []) for name in names}, mappings)
+        frames["rejects"] = tables.frame("rejects", rejects)
+        if "groups" in frames:
+            frames["groups"] = stages.merge_groups(frames["groups"])
+        if "tag" in later:
+            frames["codebook"] = codebook_frame(load_codebook())
+        if pseudonymiser is not None:
+            # A name first seen on a later board can stand in an earlier board's repair tokens.
+            for column in ("before", "after"):
+                values = frames["repairs"][column].tolist()
+                scrubbed = {v: pseudonymiser.scrub(v) for v in set(values)}  # repair tokens repeat a lot
+                frames["repairs"][column] = [scrubbed[v] for v in values]
     return RunResult(frames, pseudonymiser, rejects, truncated, dict(seconds), versions)
 
 
@@ -638,10 +645,13 @@ def _concat(name: str, parts: list[pd.DataFrame]) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)[schema.get(name).column_names]
 
 
-def write_frames(frames: dict[str, pd.DataFrame], out_dir: Path) -> None:
-    """Validate and write every frame as its table (each write atomic)."""
+def write_frames(frames: dict[str, pd.DataFrame], out_dir: Path) -> dict[str, pa.Table]:
+    """Validate and write every frame as its table (each write atomic); returns the tables' rows as written (Arrow)."""
+    written = {}
     for name, frame in frames.items():
-        io.write_table(name, frame, out_dir)
+        written[name] = io.to_arrow(name, frame)
+        io.write_arrow(name, written[name], out_dir)
+    return written
 
 
 def write_manifest(
@@ -769,16 +779,19 @@ def run_all(
     )
     _check(result, strict, raw_dir)
     seconds = {f"{stage} (cpu, all boards)": spent for stage, spent in result.seconds.items()}
-    with _timed(seconds, "write tables"):
-        write_frames(result.frames, out_dir)
+    with _timed(seconds, "validate tables"):
+        # every table is checked against its schema before any of them is written
+        tables = {name: io.to_arrow(name, frame) for name, frame in result.frames.items()}
         if private_dir is not None and result.pseudonymiser is not None:
             key = write_key(result.pseudonymiser, Path(private_dir))
             log.info("pseudonym key (private, never publish): %s", key)
     versions = result.versions
-    del result  # the tables are on disk: the report and exports read them from there
-    with _timed(seconds, "report, exports and manifest"):
-        # the report's process also hashes the tables for the manifest while this one writes the exports
-        written = write_outputs(out_dir, table_summaries=True)
+    del result  # the validated tables (Arrow) serve the report, the exports and the manifest
+    with _timed(seconds, "tables, report, exports and manifest"):
+        # a forked process writes the tables and the report while this one writes the exports; then both hash
+        # tables for the manifest
+        written = write_outputs(out_dir, table_summaries=True, tables=tables, write_tables=True)
+        del tables
         manifest = write_manifest(out_dir, versions, reset=True, summaries=written["table_summaries"])
     seconds["wall"] = time.perf_counter() - start
     if timings is not None:

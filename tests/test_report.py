@@ -238,3 +238,53 @@ def test_report_in_browser(browser, report_file, tables, tmp_path):
     page.evaluate("document.querySelectorAll('details.theme').forEach(d => d.open = true)")
     assert len(_visible(page, "blockquote.quote")) == len(tags[["post_id", "theme_id"]].drop_duplicates())
     page.close()
+
+
+def test_write_outputs_from_the_tables_as_written(processed, tmp_path):
+    """Given the tables' rows as written (Arrow), the outputs and manifest entries are those of reading them back."""
+    import shutil
+
+    from pipeline import config, io, schema
+
+    copy = tmp_path / "copy"
+    shutil.copytree(processed, copy)
+    tables = {name: io.to_arrow(name, io.read_table(name, copy))
+              for name in schema.TABLES if config.table_path(name, copy).exists() and name != "boards"}
+    from_files = report.write_outputs(processed, table_summaries=True)
+    for parallel in (True, False):
+        given = report.write_outputs(copy, parallel=parallel, table_summaries=True, tables=tables)
+        assert list(given) == list(from_files) == ["report", "codebook_qdc", "project_qdpx", "table_summaries"]
+        assert given["table_summaries"] == from_files["table_summaries"] == io.table_summaries(processed)
+        assert list(given["table_summaries"]) == list(io.table_summaries(processed))
+        for name in ("report", "codebook_qdc", "project_qdpx"):
+            assert given[name].read_bytes() == from_files[name].read_bytes(), name
+
+
+def test_forked_processes_take_turns_without_sharing_an_item():
+    from pipeline.parallel import ForkedCall, SharedCounter, take_turns
+
+    items = list(range(40))
+    turns = SharedCounter()
+
+    def my_share() -> list[int]:
+        return list(take_turns(items, turns))
+
+    child = ForkedCall(my_share)
+    here, there = my_share(), child.result()
+    assert sorted(here + there) == items and not set(here) & set(there)
+    assert list(take_turns(items, None)) == items
+
+
+def test_write_outputs_writes_the_tables_given(processed, tmp_path):
+    """With write_tables, the validated rows become the run's tables: the same files as written one by one."""
+    from pipeline import config, io, schema
+
+    names = [name for name in schema.TABLES if config.table_path(name, processed).exists()]
+    tables = {name: io.to_arrow(name, io.read_table(name, processed)) for name in names}
+    for parallel in (True, False):
+        out = tmp_path / f"parallel-{parallel}"
+        written = report.write_outputs(out, parallel=parallel, table_summaries=True, tables=tables, write_tables=True)
+        for name in names:
+            assert config.table_path(name, out).read_bytes() == config.table_path(name, processed).read_bytes(), name
+        assert written["table_summaries"] == io.table_summaries(processed)
+        assert written["report"].read_bytes() == (processed / "report" / "index.html").read_bytes()

@@ -301,3 +301,23 @@ def test_a_failed_load_of_shared_resources_ends_the_pipelines_started_for_the_wo
         run.load_shared_resources(("normalise",), True, "apertium", None, workers=2)
     assert len(started) == 2 and apertium._SPARES == []
     assert all(pipe.proc.poll() is not None for pipe in started)  # ended and waited for
+
+
+def test_content_hash_follows_its_definition_across_batches_and_types(monkeypatch):
+    import datetime as dt
+
+    import pyarrow as pa
+
+    monkeypatch.setattr(io, "_HASH_BATCH_ROWS", 3)  # several batches, the last one short
+    arrow = pa.table({
+        "id": pa.array([f"r{i}" for i in range(8)], pa.string()),
+        "s": pa.array(["", "\x7f\u2028\u00e6", 'a"b', None, "tab\there", "\\", "plain", "\x1f"], pa.string()),
+        "big": pa.array(["x" * 5, None, "y", "z", "æøå", "🎻", "q", "w"], pa.large_string()),
+        "i8": pa.array([-128, 127, None, 0, 1, -1, 5, 6], pa.int8()),
+        "i32": pa.array([2**31 - 1, -(2**31), 0, None, 3, 4, 5, 6], pa.int32()),
+        "f": pa.array([-0.0, 1e16, 1e-7, 0.1 + 0.2, None, float("-inf"), 2.5, 1.0000000004], pa.float64()),
+        "b": pa.array([True, None, False, True, False, True, None, False], pa.bool_()),
+        "d": pa.array([dt.date(2023, 2, 9), None, dt.date(1999, 12, 31), None, None, None, None, None], pa.date32()),
+    })
+    for key in (("id",), ("s",), ("b", "id")):
+        assert io.content_hash(arrow, key) == _row_by_row_content_hash(arrow, key), key
