@@ -23,6 +23,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import subprocess
 import sys
 import tempfile
@@ -79,8 +80,31 @@ def build_corpus(factor: int, raw_dir: Path, target: Path) -> int:
     return words
 
 
+def _machine_steal_seconds() -> float | None:
+    """CPU time the hypervisor gave to other guests while this machine wanted it ("steal", /proc/stat), so far."""
+    try:
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()
+        return int(fields[8]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _children_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run_pipeline(raw: Path, out: Path, jobs: int) -> dict:
-    """Run `python -m pipeline all` in a subprocess; wall time, peak memory (PSS) of its process tree, stage timings."""
+    """Run `python -m pipeline all` in a subprocess; wall time, CPU time and peak memory (PSS) of its process tree,
+    stage timings, and the CPU time stolen from this machine meanwhile.
+
+    The CPU time counts every process of the tree that was waited for (the
+    workers, their Apertium pipelines, the report's process): the work the
+    run needs whatever the number of cores. Steal time above a second or so
+    means the machine did not have its cores to itself, and the wall time
+    then overstates what the pipeline needs.
+    """
+    cpu_before, steal_before = _children_cpu_seconds(), _machine_steal_seconds()
     env = {**os.environ, "PYTHONHASHSEED": "0"}
     cmd = [sys.executable, "-m", "pipeline", "all", "--raw-dir", str(raw), "--out-dir", str(out),
            "--private-dir", str(out.parent / "private"), "--jobs", str(jobs), "--timings", str(out.parent / "timings.json")]
@@ -109,10 +133,15 @@ def run_pipeline(raw: Path, out: Path, jobs: int) -> dict:
     stop.set()
     sampler.join()
     wall = time.perf_counter() - start
+    cpu = _children_cpu_seconds() - cpu_before
+    steal_after = _machine_steal_seconds()
+    steal = None if steal_before is None or steal_after is None else steal_after - steal_before
     if proc.returncode != 0:
         raise RuntimeError(f"pipeline failed ({proc.returncode}):\n{stderr.decode()[-3000:]}")
     timings = json.loads((out.parent / "timings.json").read_text(encoding="utf-8"))
-    return {"wall_seconds": round(wall, 2), "peak_memory_mb": round(peak / 2**20, 1),
+    return {"wall_seconds": round(wall, 2), "cpu_seconds": round(cpu, 1),
+            "machine_steal_seconds": None if steal is None else round(steal, 1),
+            "peak_memory_mb": round(peak / 2**20, 1),
             "peak_memory_by_process_mb": peak_parts, "stages": timings}
 
 
@@ -125,12 +154,17 @@ def model_floor(out: Path) -> dict:
     texts = io.read_table("posts", out)["text_clean"].fillna("").tolist()
     nlp = nlp_module.load()
     words = sum(len(t.split()) for t in texts)
-    start = time.perf_counter()
+    steal_before = _machine_steal_seconds()
+    start, cpu_start = time.perf_counter(), time.process_time()
     for _ in nlp.pipe(texts, batch_size=64):
         pass
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu_start
+    steal_after = _machine_steal_seconds()
     del pd
-    return {"seconds": round(seconds, 2), "words": words, "words_per_second": round(words / seconds)}
+    return {"seconds": round(seconds, 2), "cpu_seconds": round(cpu, 1), "words": words,
+            "words_per_second": round(words / seconds),
+            "machine_steal_seconds": None if steal_before is None or steal_after is None
+            else round(steal_after - steal_before, 1)}
 
 
 def main() -> None:
@@ -152,8 +186,9 @@ def main() -> None:
             for k in range(args.repeat):  # pipeline and model alone alternate, so both meet the same machine states
                 runs.append(run_pipeline(raw, Path(tmp) / f"out{k}", args.jobs))
                 floors.append(model_floor(Path(tmp) / f"out{k}"))
-                print(f"  run {k + 1}: pipeline {runs[-1]['wall_seconds']} s, model alone {floors[-1]['seconds']} s",
-                      flush=True)
+                print(f"  run {k + 1}: pipeline {runs[-1]['wall_seconds']} s ({runs[-1]['cpu_seconds']} CPU s, "
+                      f"{runs[-1]['machine_steal_seconds']} s stolen), model alone {floors[-1]['seconds']} s "
+                      f"({floors[-1]['cpu_seconds']} CPU s)", flush=True)
             run = min(runs, key=lambda r: r["wall_seconds"])
             floor = min(floors, key=lambda f: f["seconds"])
             run["words"] = words
@@ -166,7 +201,13 @@ def main() -> None:
             highest = max(runs, key=lambda r: r["peak_memory_mb"])
             run["peak_memory_mb"] = highest["peak_memory_mb"]
             run["peak_memory_by_process_mb"] = highest["peak_memory_by_process_mb"]
+            # CPU time does not depend on the cores the machine gives: a run within the floor's wall time on
+            # `jobs` free cores needs a CPU time below `jobs` times the model's
+            run["cpu_over_model_cpu"] = round(run["cpu_seconds"] / floor["cpu_seconds"], 2)
             run["all_runs"] = [{"wall_seconds": r["wall_seconds"], "model_alone_seconds": f["seconds"],
+                                "cpu_seconds": r["cpu_seconds"], "model_alone_cpu_seconds": f["cpu_seconds"],
+                                "machine_steal_seconds": r["machine_steal_seconds"],
+                                "model_alone_machine_steal_seconds": f["machine_steal_seconds"],
                                 "peak_memory_mb": r["peak_memory_mb"]} for r, f in zip(runs, floors)]
             results["corpora"][f"{factor}x"] = run
             print(json.dumps(run, indent=2), flush=True)
