@@ -1,9 +1,11 @@
 """The one table writer and reader, and the manifest.
 
-Every table goes through :func:`write_table`: it checks the frame against
+Every table goes through :func:`to_arrow`, which checks the frame against
 the declared schema (columns, types, nulls, allowed values, primary key),
-writes Parquet to a temporary file beside the target and renames it into
-place, so a killed run never leaves a half-written table behind.
+and :func:`write_arrow`, which writes Parquet to a temporary file beside
+the target and renames it into place, so a killed run never leaves a
+half-written table behind. :func:`write_table` does both; ``run_all``
+checks every table first and has the report's process write them.
 
 The manifest records, per table, the row count and a content hash computed
 from the rows themselves (canonical JSON lines sorted by primary key), not

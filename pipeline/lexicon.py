@@ -49,9 +49,9 @@ _LATIN1_UNCHANGED_BY_LOWER = bytes(c for c in range(256) if chr(c).lower() == ch
 def _is_lower_case(text: str) -> bool:
     """Whether ``text.lower() == text``: no character that lower-casing would change.
 
-    Norwegian word lists are Latin-1 text, checked byte-wise (a sixth of
-    the time of ``str.islower``, a tenth of lower-casing, on the 14 MB of
-    the committed list); other text is lower-cased and compared.
+    Norwegian word lists are Latin-1 text, checked byte-wise (much faster
+    than ``str.islower`` or lower-casing on the large committed list);
+    other text is lower-cased and compared.
     """
     try:
         raw = text.encode("latin-1")

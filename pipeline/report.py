@@ -15,7 +15,9 @@ generated here in Python. It shows
 Labels are Norwegian (the analysts' language). ``build_report`` is pure
 (frames in, HTML out); ``write_report`` reads the tables of a pipeline run.
 ``write_outputs`` writes the report and the REFI-QDA exports (``qda``),
-the report in a forked child process while the exports are written.
+the report in a forked child process while the exports are written; at the
+end of a run that child writes the validated tables first, and both
+processes then share the hashing of the tables for the manifest.
 """
 from __future__ import annotations
 
@@ -470,12 +472,13 @@ def write_outputs(out_dir, parallel: bool = True, table_summaries: bool = False,
 
     ``<out_dir>/report/index.html``, ``<out_dir>/exports/codebook.qdc`` and
     ``<out_dir>/exports/project.qdpx`` (the project only when the run has a
-    ``tags`` table); returns their paths. Call at the end of ``run_all``,
-    after the tables are written; ``tables`` may hold their rows as
-    written (Arrow, from :func:`pipeline.run.write_frames`), which are then
-    not read back. With ``write_tables`` those ``tables`` (rows that
-    :func:`pipeline.io.to_arrow` validated) are written here first, as the
-    run's tables: by the report's process, before the report.
+    ``tags`` table); returns their paths. Call at the end of a run;
+    ``tables`` may hold the tables' rows (Arrow, as
+    :func:`pipeline.io.to_arrow` validated them), which are then not read
+    back from ``out_dir``. With ``write_tables`` those ``tables`` are
+    written here first, as the run's tables: by the report's process,
+    before the report (``run_all`` does this); without it the tables must
+    be in ``out_dir`` already.
 
     With ``parallel`` (and where processes can be forked) the report is
     written by a forked child process while this process writes the

@@ -513,8 +513,13 @@ def _board_results(
         log.info("%d board(s) to process, %d from the cache", len(todo), len(tasks) - len(todo))
     packed: dict[str, bytes] = {}
     if jobs > 1 and len(todo) > 1:
-        load_shared_resources(later, keep_names, backend, model, workers=jobs)
-        pool = _worker_pool(jobs)
+        workers = min(jobs, len(todo))  # the pool forks all its workers at once: no more than there are boards
+        load_shared_resources(later, keep_names, backend, model, workers=workers)
+        try:
+            pool = _worker_pool(workers)
+        except BaseException:
+            release_shared_resources()
+            raise
         try:
             futures = {
                 pool.submit(process_board_packed, path, sha, keep_names, backend, later, model): sha for path, sha in todo
@@ -527,7 +532,8 @@ def _board_results(
             release_shared_resources()
     try:
         # Unpacking the workers' results makes many objects that stay: automatic collections would traverse them
-        # again and again (half a second on the 100x benchmark, with a core idle)
+        # again and again, with a core idle. (The caller closes this generator, which ends the pause, when it stops
+        # early: see process_all.)
         with gc_paused() if packed else nullcontext():
             for path, sha in tasks:
                 result = cached[sha]
@@ -604,22 +610,26 @@ def process_all(
     truncated: list[str] = []
     settings = hashlib.sha256(repr((keep_names, backend, later, model)).encode()).hexdigest()[:8]
     cache = BoardCache(cache_dir, code_version(backend) if cache_dir else "", settings)
-    for result in _board_results(tasks, jobs, keep_names, backend, later, progress, cache, model):
-        for stage, spent in result.seconds.items():
-            seconds[stage] += spent
-        if result.reject is not None:
-            log.warning("rejected %s: %s", result.source_file, result.reject)
-            rejects.append({"source_file": result.source_file, "reason": result.reject})
-            continue
-        if result.truncated:
-            log.warning("%s looks truncated (no end marker, or it stops mid-line); posts up to the cut are kept", result.source_file)
-            truncated.append(result.source_file)
-        # people are numbered per board in the workers: renumbered in board order below
-        mappings.append({} if pseudonymiser is None else
-                        {k: pseudonymiser.number(name) for k, name in enumerate(result.persons, 1)})
-        for name, frame in result.frames.items():
-            collected[name].append((len(mappings) - 1, frame))
-        versions.update(result.versions)
+    results = _board_results(tasks, jobs, keep_names, backend, later, progress, cache, model)
+    try:
+        for result in results:
+            for stage, spent in result.seconds.items():
+                seconds[stage] += spent
+            if result.reject is not None:
+                log.warning("rejected %s: %s", result.source_file, result.reject)
+                rejects.append({"source_file": result.source_file, "reason": result.reject})
+                continue
+            if result.truncated:
+                log.warning("%s looks truncated (no end marker, or it stops mid-line); posts up to the cut are kept", result.source_file)
+                truncated.append(result.source_file)
+            # people are numbered per board in the workers: renumbered in board order below
+            mappings.append({} if pseudonymiser is None else
+                            {k: pseudonymiser.number(name) for k, name in enumerate(result.persons, 1)})
+            for name, frame in result.frames.items():
+                collected[name].append((len(mappings) - 1, frame))
+            versions.update(result.versions)
+    finally:
+        results.close()  # ends its garbage-collection pause, even when a board fails here
 
     with gc_paused():
         names = INGEST_TABLES + tuple(t for stage in later for t in LATER_STAGES[stage])
@@ -645,13 +655,10 @@ def _concat(name: str, parts: list[pd.DataFrame]) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)[schema.get(name).column_names]
 
 
-def write_frames(frames: dict[str, pd.DataFrame], out_dir: Path) -> dict[str, pa.Table]:
-    """Validate and write every frame as its table (each write atomic); returns the tables' rows as written (Arrow)."""
-    written = {}
+def write_frames(frames: dict[str, pd.DataFrame], out_dir: Path) -> None:
+    """Validate and write every frame as its table (each write atomic)."""
     for name, frame in frames.items():
-        written[name] = io.to_arrow(name, frame)
-        io.write_arrow(name, written[name], out_dir)
-    return written
+        io.write_table(name, frame, out_dir)
 
 
 def write_manifest(

@@ -874,6 +874,8 @@ def _int32_column(rows: list[dict], name: str) -> pd.arrays.IntegerArray:
     rows holds, built directly instead of from the inferred column.
     """
     values = [row[name] for row in rows]
+    if not all(v is None or type(v) is int for v in values):
+        return pd.array(values, dtype="Int32")  # anything else: as astype would take it (or refuse it)
     missing = np.fromiter((v is None for v in values), dtype=bool, count=len(values))
     data = np.fromiter((0 if v is None else v for v in values), dtype=np.int32, count=len(values))
     return pd.arrays.IntegerArray(data, missing)

@@ -261,11 +261,47 @@ TOKEN_PIECES = st.sampled_from(
 TOKEN_SEPS = st.sampled_from([" ", " ", ". ", ".\n", "\n", "\n\n", "? ", ": ", " - ", "\n- ", "\t", "  ", ", ", " ("])
 
 
+def _reference_segments(text):
+    """Sentence/line spans as first defined (one regular expression; written out again, independent of text.py)."""
+    spans, pos = [], 0
+    for m in re.finditer(r"(?<=[.!?…])[ \t]+(?=\S)|\n", text):
+        if m.start() > pos:
+            spans.append((pos, m.start()))
+        pos = m.end()
+    if pos < len(text):
+        spans.append((pos, len(text)))
+    return [(a, b) for a, b in spans if text[a:b].strip()]
+
+
+def _reference_words(text):
+    """(start, end, form, opens a sentence, protected) of every word, as first defined: word by word, no memos.
+
+    Only the word-level test of a name (``_name_like``, lexicon lookups) and
+    the title and raw-token patterns are shared with the code under test.
+    """
+    from pipeline.normalise.text import RAW_TOKEN_RE, _name_like, quoted_title_spans
+
+    spans = quoted_title_spans(text) + [m.span() for m in RAW_TOKEN_RE.finditer(text)]
+    out, prev_end = [], None
+    for m in re.finditer(r"[^\W\d_]+", text):
+        gap = None if prev_end is None else text[prev_end:m.start()]
+        opens = gap is None or (gap != " " and re.search(r"[.!?:;…]|\n|^\s*[-–•*]|\(\s*$", gap) is not None)
+        form = m.group()
+        protected = (not opens and form[0].isupper() and _name_like(form)) or any(
+            a <= m.start() < b for a, b in spans)
+        out.append((m.start(), m.end(), form, opens, protected))
+        prev_end = m.end()
+    return out
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.tuples(TOKEN_PIECES, TOKEN_SEPS), min_size=1, max_size=25))
 def test_property_segment_words_are_the_words_of_each_segment(parts):
     text = "".join(w + sep for w, sep in parts)
     ws = words(text)
+    # the words and segments hold what their first, plain definitions give
+    assert [(w.start, w.end, w.text, w.sent_start, w.protected) for w in ws] == _reference_words(text)
+    assert segments(text) == _reference_segments(text)
     got = segment_words(text, ws)
     assert [(a, b) for a, b, _ in got] == segments(text)
     for a, b, seg_ws in got:
@@ -309,6 +345,21 @@ def test_words_left_alone_outside_nynorsk_are_left_alone_in_every_context(w):
                 assert outs == {None}, (w, capital, rules, outs)
     if lw in ("dei", "kvar", "anna", "sjølve"):  # _context_rule changes them in Bokmål segments too
         assert not left_alone_outside_nn(lw, False, False)
+
+
+def test_every_word_that_the_context_rules_name_is_known_to_depend_on_its_context():
+    """``CONTEXT_WORDS_IN_NN`` must hold each word ``_context_rule`` tests with ``w == "..."`` (read from its source)."""
+    import ast
+    import inspect
+
+    from pipeline.normalise import lexicon as lexicon_mod
+
+    tree = ast.parse(inspect.getsource(lexicon_mod._context_rule))
+    named = {node.comparators[0].value for node in ast.walk(tree)
+             if isinstance(node, ast.Compare) and isinstance(node.left, ast.Name) and node.left.id == "w"
+             and isinstance(node.ops[0], ast.Eq) and isinstance(node.comparators[0], ast.Constant)}
+    assert len(named) >= 10
+    assert named <= lexicon_mod.CONTEXT_WORDS_IN_NN, named - lexicon_mod.CONTEXT_WORDS_IN_NN
 
 
 @pytest.mark.parametrize("w", ["dei", "kvar", "anna", "sjølve", "kulturskulen", "ikkje", "jobba", "prosjekt",
@@ -529,6 +580,33 @@ def _translate_in_a_new_worker(blocks):
     out = apertium_mod.translate_blocks(blocks)
     pipe = apertium_mod._pipeline()
     assert apertium_mod.translate_blocks(blocks) == out  # a taken pipeline goes on answering
+    return out, pipe.proc.pid, pipe.started_in != os.getpid()
+
+
+@needs_apertium
+def test_a_worker_that_closes_the_pipeline_it_took_over_ends_it(one_shot_blocks):
+    """Only the starter can wait for a spare, and it still holds the spare's input: closing it in the worker kills it."""
+    import time
+
+    assert apertium_mod.start_spares(1) == 1
+    spare = apertium_mod._SPARES[0][1]
+    try:
+        ctx = multiprocessing.get_context("fork")
+        with ctx.Pool(1) as pool:
+            out, pid, took = pool.apply(_translate_and_close, (BLOCKS[:2],))
+        assert took and pid == spare.proc.pid and out == one_shot_blocks[:2]
+        deadline = time.monotonic() + 10
+        while spare.proc.poll() is None and time.monotonic() < deadline:  # ended before the starter releases it
+            time.sleep(0.05)
+        assert spare.proc.returncode is not None
+    finally:
+        apertium_mod.release_spares()
+
+
+def _translate_and_close(blocks):
+    out = apertium_mod.translate_blocks(blocks)
+    pipe = apertium_mod._pipeline()
+    apertium_mod._close()
     return out, pipe.proc.pid, pipe.started_in != os.getpid()
 
 

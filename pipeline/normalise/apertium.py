@@ -27,10 +27,10 @@ pid is remembered); a forked child drops its inherited copy (closing only
 its ends of the pipes) and starts its own when it needs one, unless its
 parent started pipelines ahead for its workers (``start_spares``, while
 it loads what they share): then the child takes over one that no other
-child took. The pipeline
-is closed at exit (``atexit`` in the main process, a multiprocessing
-finaliser in pool workers; in any case it ends when its input pipe
-closes). On any trouble (the pipeline cannot be started, dies, times out,
+child took. The pipeline is closed at exit (``atexit`` in the main
+process, a multiprocessing finaliser in pool workers; a pipeline started
+here ends when its input pipe closes, a spare taken over is killed, as
+only its starter can wait for it). On any trouble (the pipeline cannot be started, dies, times out,
 or its answers are out of step) it is killed and the request is tried once
 more with a new pipeline; if that fails too, each block goes to the
 one-shot ``apertium -u nno-nob`` call (slow, one process chain per block),
@@ -253,8 +253,21 @@ class _Pipeline:
                 pass
 
     def close(self) -> None:
-        """End the pipeline: close its input (it then exits), kill its process group if it lingers."""
+        """End the pipeline: close its input (it then exits), kill its process group if it lingers.
+
+        A pipeline taken over from the process that started it (a spare, see
+        :func:`start_spares`) cannot be waited for here, and its input stays
+        open in its starter until :func:`release_spares`: its process group is
+        killed at once (no answer of it is wanted any more); its starter reaps it.
+        """
         self._close_pipes()
+        if self.started_in != os.getpid():
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except OSError:
+                pass
+            self.proc.returncode = -signal.SIGKILL  # never waited on here: it is the starter's child
+            return
         try:
             self.proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
@@ -324,8 +337,7 @@ _SPARES: list[tuple[int, _Pipeline]] = []
 def start_spares(count: int) -> int:
     """Start ``count`` pipelines now, for as many processes forked from this one to take over, one each.
 
-    A pipeline loads its transducers and grammars (about half a CPU second)
-    before it answers. A parent that starts the pipelines of its workers
+    A pipeline loads its transducers and grammars before it answers. A parent that starts the pipelines of its workers
     while it loads what they share, with a core to spare, saves each worker
     that time on its first request. A worker takes one on first use
     (:func:`_pipeline`); it translates as a pipeline of its own would (each

@@ -214,12 +214,13 @@ class Tokens:
             self.starts = [w.start for w in ws]
             self.ends = [w.end for w in ws]
             self._gaps = [text[end:start] for end, start in zip(self.ends, self.starts[1:])]
-        self.opens = [True] if forms else []  # the first word opens the text
-        self.opens += map(_is_boundary, self._gaps)
         self.lower = list(map(str.lower, forms))
         if ws is not None:
+            self.opens = [w.sent_start for w in ws]
             self.protected = [w.protected for w in ws]
         else:
+            self.opens = [True] if forms else []  # the first word opens the text
+            self.opens += map(_is_boundary, self._gaps)
             self.protected = names = list(map(_name_like, forms))
             for k in compress(range(len(names)), self.opens):
                 names[k] = False  # a capitalised word that opens a sentence is no name
