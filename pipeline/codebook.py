@@ -130,24 +130,29 @@ def _expand_braces(glob: str) -> list[str]:
 
 
 def glob_to_regex(glob: str) -> str:
-    """The anchored regular expression of a word glob (``*``, ``?``, ``{a,b,}``)."""
+    """The anchored regular expression of a word glob (``*``, ``?``, ``{a,b,}``).
+
+    Each alternative in braces is a glob itself (``{barriere*,hinder}``
+    matches ``barrierer`` and ``hinder``); braces do not nest.
+    """
     out = []
     i = 0
     while i < len(glob):
         ch = glob[i]
-        if ch == "*":
-            out.append(".*")
-        elif ch == "?":
-            out.append(".")
-        elif ch == "{":
+        if ch == "{":
             j = glob.index("}", i)
             alts = glob[i + 1: j].split(",")
-            out.append("(?:" + "|".join(re.escape(a) for a in alts) + ")")
+            out.append("(?:" + "|".join(_glob_piece(a) for a in alts) + ")")
             i = j
         else:
-            out.append(re.escape(ch))
+            out.append(_glob_piece(ch))
         i += 1
     return "^" + "".join(out) + "$"
+
+
+def _glob_piece(text: str) -> str:
+    """The regular expression of glob text without braces: ``*`` any run, ``?`` any one character."""
+    return "".join(".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in text)
 
 
 @lru_cache(maxsize=None)

@@ -164,6 +164,9 @@ def test_a_file_is_parsed_again_when_its_content_changes(tmp_path):
     ("kulturskule*", ["kulturskule", "kulturskulen", "kulturskulerektor"], ["kulturskole"]),
     ("*midler", ["midler", "prosjektmidler", "stimuleringsmidler"], ["midlertidig"]),
     ("?*plan", ["kommuneplan", "rammeplan"], ["plan", "planlegge"]),
+    # an alternative in braces is a glob too
+    ("{barriere*,hinder}", ["barriere", "barrierer", "hinder"], ["hindring", "barrier", "hindre"]),
+    ("opplæring{,?}", ["opplæring", "opplæringa"], ["opplæringen"]),
 ])
 def test_globs_match_whole_words(word, matches, rejects):
     regex = re.compile(glob_to_regex(word))
