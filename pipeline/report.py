@@ -72,21 +72,22 @@ def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return out
 
 
-def excerpt_html(text: str, spans: list[tuple[int, int]], context: int = CONTEXT, max_windows: int = 3) -> str:
+def excerpt_html(text: str, spans: list[tuple[int, int]], context: int = CONTEXT, max_windows: int | None = 3) -> str:
     """HTML excerpt of ``text`` around ``spans`` with every span in ``<mark>``.
 
     Windows of ``context`` characters around each span (widened to whole
     words) are joined when they overlap; gaps are shown as "[…]". At most
-    ``max_windows`` windows are kept: those with the most marks. Spans
+    ``max_windows`` windows are kept (None: all): those with the most
+    marks, the earlier on a tie, in text order. Spans
     are character offsets into ``text`` (``tags.start``/``tags.end``).
     """
     spans = [(int(s), int(e)) for s, e in spans]
-    return _excerpt(text, spans, context, bool(_HTML_SPECIAL.search(text)))
+    return _excerpt(text, spans, context, bool(_HTML_SPECIAL.search(text)), max_windows)
 
 
-def _excerpt(text: str, spans: list[tuple[int, int]], context: int, escape: bool) -> str:
+def _excerpt(text: str, spans: list[tuple[int, int]], context: int, escape: bool, max_windows: int | None = None) -> str:
     """:func:`excerpt_html` of spans given as ints; ``escape`` False promises that ``text`` has nothing to escape
-    (saves a scan per call)."""
+    (saves a scan per call); ``max_windows`` None keeps every window (the report shows all the evidence)."""
     n = len(text)
     marks = _merge([(s, e) for s, e in spans if 0 <= s < e <= n])
     if not marks:
@@ -106,17 +107,26 @@ def _excerpt(text: str, spans: list[tuple[int, int]], context: int, escape: bool
                 windows[-1][1] = we
         else:
             windows.append([ws, we])
-    parts = []
+    # Every mark lies inside exactly one window; both are in order.
+    window_marks: list[list[tuple[int, int]]] = []
     k = 0
-    for ws, we in windows:
-        pos, chunk = ws, []
-        # Every mark lies inside exactly one window; both are in order.
+    for _, we in windows:
+        first = k
         while k < len(marks) and marks[k][1] <= we:
-            s, e = marks[k]
+            k += 1
+        window_marks.append(marks[first:k])
+    kept = range(len(windows))
+    if max_windows is not None and len(windows) > max_windows:
+        # the windows with the most marks (the earlier one on a tie), shown in text order
+        kept = sorted(sorted(kept, key=lambda i: -len(window_marks[i]))[:max(max_windows, 1)])
+    parts = []
+    for i in kept:
+        ws, we = windows[i]
+        pos, chunk = ws, []
+        for s, e in window_marks[i]:
             chunk.append(esc(text[pos:s]))
             chunk.append("<mark>" + esc(text[s:e]) + "</mark>")
             pos = e
-            k += 1
         chunk.append(esc(text[pos:we]))
         body = "".join(chunk).strip()
         if ws > 0:

@@ -160,7 +160,26 @@ def test_excerpt_matches_its_definition():
         text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 80)))
         spans = [(rng.randint(-3, len(text) + 3), rng.randint(-3, len(text) + 3)) for _ in range(rng.randint(0, 6))]
         context = rng.choice([0, 1, 3, 10, 140])
-        assert report.excerpt_html(text, spans, context=context) == _reference_excerpt(text, spans, context), (text, spans, context)
+        got = report.excerpt_html(text, spans, context=context, max_windows=None)
+        assert got == _reference_excerpt(text, spans, context), (text, spans, context)
+
+
+def test_excerpt_keeps_the_windows_with_the_most_evidence_in_text_order():
+    filler = " ".join(["ord"] * 40)
+    words = ["en", "to", "tre", "fire", "fem", "seks"]
+    text = f" {filler} ".join(["alfa", "beta gamma", "delta", "epsilon zeta"]) + " " + " ".join(words)
+    spans = []
+    for evidence in ("alfa", "beta", "gamma", "delta", "epsilon", "zeta"):
+        start = text.index(evidence)
+        spans.append((start, start + len(evidence)))
+    everything = report.excerpt_html(text, spans, context=5, max_windows=None)
+    assert everything.count("[…]") == 3  # four windows
+    two = report.excerpt_html(text, spans, context=5, max_windows=2)
+    assert two.count("[…]") == 1
+    assert two.index("<mark>beta</mark>") < two.index("<mark>epsilon</mark>")  # the two-mark windows, in order
+    assert "<mark>alfa</mark>" not in two and "<mark>delta</mark>" not in two
+    assert report.excerpt_html(text, spans, context=5) == report.excerpt_html(text, spans, context=5, max_windows=3)
+    assert report.excerpt_html(text, spans, context=5, max_windows=3).count("<mark>") == 5  # alfa wins the tie
 
 
 @pytest.fixture(scope="module")
