@@ -565,6 +565,9 @@ def test_apertium_pipelines_started_ahead_are_taken_by_one_worker_each(one_shot_
     taken = [pid for _, pid, took in results if took]
     assert sorted(taken) == sorted(spare_pids)  # each spare went to exactly one worker
     assert apertium_mod._SPARES == [] and all(pipe.proc.poll() is not None for pipe in spares)  # ended
+    # the shell of each exited by itself (a status, not a signal: it was not killed), after waiting for its
+    # programs, so the CPU time they used counts for the run
+    assert all(pipe.proc.returncode >= 0 for pipe in spares), [pipe.proc.returncode for pipe in spares]
 
 
 _BARRIER = None
@@ -584,8 +587,8 @@ def _translate_in_a_new_worker(blocks):
 
 
 @needs_apertium
-def test_a_worker_that_closes_the_pipeline_it_took_over_ends_it(one_shot_blocks):
-    """Only the starter can wait for a spare, and it still holds the spare's input: closing it in the worker kills it."""
+def test_a_worker_that_drops_a_broken_pipeline_it_took_over_ends_it(one_shot_blocks):
+    """Only the starter can wait for a spare, and it still holds the spare's input: a worker kills a broken one."""
     import time
 
     assert apertium_mod.start_spares(1) == 1
@@ -606,7 +609,7 @@ def test_a_worker_that_closes_the_pipeline_it_took_over_ends_it(one_shot_blocks)
 def _translate_and_close(blocks):
     out = apertium_mod.translate_blocks(blocks)
     pipe = apertium_mod._pipeline()
-    apertium_mod._close()
+    apertium_mod._close(broken=True)  # as after a failed request
     return out, pipe.proc.pid, pipe.started_in != os.getpid()
 
 

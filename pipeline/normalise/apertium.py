@@ -28,9 +28,9 @@ its ends of the pipes) and starts its own when it needs one, unless its
 parent started pipelines ahead for its workers (``start_spares``, while
 it loads what they share): then the child takes over one that no other
 child took. The pipeline is closed at exit (``atexit`` in the main
-process, a multiprocessing finaliser in pool workers; a pipeline started
-here ends when its input pipe closes, a spare taken over is killed, as
-only its starter can wait for it). On any trouble (the pipeline cannot be started, dies, times out,
+process, a multiprocessing finaliser in pool workers; a pipeline ends
+when its input pipe closes, a spare taken over when its starter closes
+its copy as well). On any trouble (the pipeline cannot be started, dies, times out,
 or its answers are out of step) it is killed and the request is tried once
 more with a new pipeline; if that fails too, each block goes to the
 one-shot ``apertium -u nno-nob`` call (slow, one process chain per block),
@@ -104,7 +104,7 @@ def translate_blocks(blocks: Sequence[str]) -> list[str | None]:
                 return pipe.translate_blocks(blocks)
             except (PipelineError, OSError, subprocess.SubprocessError, UnicodeDecodeError) as exc:
                 log.warning("apertium pipeline failed (%s) on attempt %d", exc, attempt)
-                _close()
+                _close(broken=True)
     log.warning("apertium: one-shot call for each of %d block(s) (slow)", len(blocks))
     return [run_once(b + "\n") for b in blocks]
 
@@ -252,21 +252,25 @@ class _Pipeline:
             except OSError:
                 pass
 
-    def close(self) -> None:
+    def close(self, broken: bool = False) -> None:
         """End the pipeline: close its input (it then exits), kill its process group if it lingers.
 
         A pipeline taken over from the process that started it (a spare, see
         :func:`start_spares`) cannot be waited for here, and its input stays
-        open in its starter until :func:`release_spares`: its process group is
-        killed at once (no answer of it is wanted any more); its starter reaps it.
+        open in its starter: it ends when :func:`release_spares` closes that
+        too (its programs then exit on their own, so the CPU time they used
+        is accounted to the run), or at once if it is ``broken`` (it failed a
+        request or its first program ended): then its process group is
+        killed here. Its starter reaps it.
         """
         self._close_pipes()
         if self.started_in != os.getpid():
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except OSError:
-                pass
-            self.proc.returncode = -signal.SIGKILL  # never waited on here: it is the starter's child
+            if broken:
+                try:
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                except OSError:
+                    pass
+            self.proc.returncode = 0  # never waited on here: it is the starter's child
             return
         try:
             self.proc.wait(timeout=5)
@@ -303,7 +307,7 @@ def _pipeline() -> _Pipeline | None:
     if _PIPE is not None and _PIPE.owner != os.getpid():
         _forget_inherited()
     if _PIPE is not None and not _PIPE.running():
-        _close()
+        _close(broken=True)
     if _PIPE is None and _FAILED_IN != os.getpid():
         try:
             _PIPE = _take_spare() or _Pipeline()
@@ -315,11 +319,12 @@ def _pipeline() -> _Pipeline | None:
     return _PIPE
 
 
-def _close() -> None:
+def _close(broken: bool = False) -> None:
+    """Close this process's pipeline (``broken``: it failed; see :meth:`_Pipeline.close`)."""
     global _PIPE
     pipe, _PIPE = _PIPE, None
     if pipe is not None and pipe.owner == os.getpid():
-        pipe.close()
+        pipe.close(broken)
 
 
 def _forget_inherited() -> None:
