@@ -66,7 +66,7 @@ def all_command(
     private_dir: Path = typer.Option(config.PRIVATE_DIR, "--private-dir", help="Where the pseudonym key is written (git-ignored; never publish it)."),
     backend: str = typer.Option("auto", "--backend", help="Nynorsk->Bokmål backend: apertium, lexicon, or auto (Apertium when installed)."),
     jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="Boards processed in parallel worker processes; the output is identical for any number."),
-    timings: Path = typer.Option(None, "--timings", help="Write seconds per stage to this JSON file (used by `make bench`)."),
+    timings: Path = typer.Option(None, "--timings", help="Write seconds per stage to this JSON file (wall-clock, board stages summed over boards; used by `make bench`)."),
     model: str = typer.Option(None, "--model", help="spaCy pipeline to use: an installed package (nb_core_news_sm) or a folder; default the project's models/nb_kulturskole."),
     cache_dir: Path = typer.Option(None, "--cache-dir", help="Reuse finished boards whose export and code are unchanged (keep it private: it holds names), e.g. data/private/cache."),
     keep_names: Path = typer.Option(None, "--keep-names", help="Also write an internal copy WITH personal names to this folder (only for those allowed to see names; never inside data/processed)."),

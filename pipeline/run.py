@@ -773,7 +773,11 @@ def run_all(
     skips pseudonymisation: only for internal copies outside the published
     folder. With ``strict``, any unusable or truncated file stops the run
     before anything is written. ``jobs`` > 1 processes boards in parallel
-    with identical output. ``timings`` receives seconds per stage (JSON).
+    with identical output. ``timings`` receives seconds per stage (JSON):
+    for each board stage the wall-clock seconds spent in it, summed over the
+    boards, in the process that ran each board (so waiting for Apertium or
+    for a busy core counts; not CPU time); then the steps of this process
+    after the boards, and the whole run's wall time.
     ``cache_dir`` (private: cached results hold names) skips boards already
     processed by the same code.
     """
@@ -785,7 +789,7 @@ def run_all(
         raw_dir, jobs=jobs, keep_names=keep_names, backend=backend, progress=progress, cache_dir=cache_dir, model=model
     )
     _check(result, strict, raw_dir)
-    seconds = {f"{stage} (cpu, all boards)": spent for stage, spent in result.seconds.items()}
+    seconds = {f"{stage} (summed over boards)": spent for stage, spent in result.seconds.items()}
     with _timed(seconds, "validate tables"):
         # every table is checked against its schema before any of them is written
         tables = {name: io.to_arrow(name, frame) for name, frame in result.frames.items()}
