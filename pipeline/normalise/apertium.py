@@ -30,8 +30,8 @@ it loads what they share): then the child takes over one that no other
 child took. The pipeline is closed at exit (``atexit`` in the main
 process, a multiprocessing finaliser in pool workers; a pipeline ends
 when its input pipe closes, a spare taken over when its starter closes
-its copy as well). On any trouble (the pipeline cannot be started, dies, times out,
-or its answers are out of step) it is killed and the request is tried once
+its copy as well). On any trouble (the pipeline cannot be started, dies,
+times out, or its answers are out of step) it is killed and the request is tried once
 more with a new pipeline; if that fails too, each block goes to the
 one-shot ``apertium -u nno-nob`` call (slow, one process chain per block),
 so the result is always the one-shot call's.
@@ -342,9 +342,10 @@ _SPARES: list[tuple[int, _Pipeline]] = []
 def start_spares(count: int) -> int:
     """Start ``count`` pipelines now, for as many processes forked from this one to take over, one each.
 
-    A pipeline loads its transducers and grammars before it answers. A parent that starts the pipelines of its workers
-    while it loads what they share, with a core to spare, saves each worker
-    that time on its first request. A worker takes one on first use
+    A pipeline loads its transducers and grammars before it answers. A
+    parent that starts the pipelines of its workers while it loads what they
+    share, with a core to spare, saves each worker that time on its first
+    request. A worker takes one on first use
     (:func:`_pipeline`); it translates as a pipeline of its own would (each
     request on its own, in null-flush mode). Returns how many were started;
     :func:`release_spares` ends them.
