@@ -81,11 +81,20 @@ def quoted_title_spans(text: str) -> list[tuple[int, int]]:
     return out
 
 
-def word_spans(text: str) -> list[tuple[int, int, str]]:
-    """(start, end, form) of each ``WORD_RE`` match in ``text`` (without a match object per word)."""
+def _split_words(text: str) -> tuple[list[str], list[str], list[int], list[int]]:
+    """(forms, gaps, starts, ends) of the ``WORD_RE`` matches in ``text``, without a match object per word.
+
+    ``gaps[k]`` is the text between word ``k`` and word ``k + 1``.
+    """
     parts = _WORD_SPLIT.split(text)  # [gap, word, gap, word, ..., gap]
     bounds = list(accumulate(map(len, parts)))  # bounds[2k]: start of word k, bounds[2k + 1]: its end
-    return list(zip(bounds[0:-1:2], bounds[1::2], parts[1::2]))
+    return parts[1::2], parts[2:-1:2], bounds[0:-1:2], bounds[1::2]
+
+
+def word_spans(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, form) of each ``WORD_RE`` match in ``text`` (without a match object per word)."""
+    forms, _, starts, ends = _split_words(text)
+    return list(zip(starts, ends, forms))
 
 
 def _quote_positions(text: str) -> list[int]:
@@ -203,43 +212,39 @@ class Tokens:
         self._joined: list[bool] | None = None
         self._broken: list[bool] | None = None
         if ws is None:
-            parts = _WORD_SPLIT.split(text)  # [gap, word, gap, word, ..., gap]
-            self.forms = forms = parts[1::2]
-            self._gaps = parts[2:-1:2]  # _gaps[k] stands between word k and word k + 1
-            bounds = list(accumulate(map(len, parts)))  # bounds[2k]: start of word k, bounds[2k + 1]: its end
-            self.starts = bounds[0:-1:2]
-            self.ends = bounds[1::2]
-        else:
-            self.forms = forms = [w.text for w in ws]
-            self.starts = [w.start for w in ws]
-            self.ends = [w.end for w in ws]
-            self._gaps = [text[end:start] for end, start in zip(self.ends, self.starts[1:])]
-        self.lower = list(map(str.lower, forms))
-        if ws is not None:
-            self.opens = [w.sent_start for w in ws]
-            self.protected = [w.protected for w in ws]
-        else:
-            self.opens = [True] if forms else []  # the first word opens the text
-            self.opens += map(_is_boundary, self._gaps)
-            self.protected = names = list(map(_name_like, forms))
+            self.forms, self._gaps, self.starts, self.ends = _split_words(text)  # _gaps[k]: between words k, k + 1
+            self.opens = self._flags_between(_is_boundary, True)  # the first word opens the text
+            self.protected = names = list(map(_name_like, self.forms))
             for k in compress(range(len(names)), self.opens):
                 names[k] = False  # a capitalised word that opens a sentence is no name
             self._protect_spans()
+        else:
+            self.forms = [w.text for w in ws]
+            self.starts = [w.start for w in ws]
+            self.ends = [w.end for w in ws]
+            self._gaps = [text[end:start] for end, start in zip(self.ends, self.starts[1:])]
+            self.opens = [w.sent_start for w in ws]
+            self.protected = [w.protected for w in ws]
+        self.lower = list(map(str.lower, self.forms))
+
+    def _flags_between(self, test, first: bool) -> list[bool]:
+        """``[first, test(gap before word 1), test(gap before word 2), ...]``, one flag per word."""
+        flags = [first] if self.forms else []
+        flags += map(test, self._gaps)
+        return flags
 
     @property
     def joined(self) -> list[bool]:
         """``joined[k]``: only whitespace stands between word ``k - 1`` and word ``k`` (made when first asked for)."""
         if self._joined is None:
-            self._joined = [False] if self.forms else []
-            self._joined += map(_only_whitespace, self._gaps)
+            self._joined = self._flags_between(_only_whitespace, False)
         return self._joined
 
     @property
     def broken(self) -> list[bool]:
         """``broken[k]``: a clause break stands between word ``k - 1`` and word ``k`` (made when first asked for)."""
         if self._broken is None:
-            self._broken = [False] if self.forms else []
-            self._broken += map(_clause_break, self._gaps)
+            self._broken = self._flags_between(_clause_break, False)
         return self._broken
 
     def _protect_spans(self) -> None:
