@@ -202,12 +202,10 @@ def _may_need_escapes(strings: pa.Array) -> bool:
     or control byte anywhere in the data is such a character (or lies in
     the unused bytes of a null value: then True, which costs only time).
     """
-    _, offsets, data = strings.buffers()
-    if data is None or not len(strings):
+    data = _utf8_bytes(strings)
+    if data is None:
         return False
-    offsets = np.frombuffer(offsets, dtype=np.int64 if pa.types.is_large_string(strings.type) else np.int32)
-    first, last = int(offsets[strings.offset]), int(offsets[strings.offset + len(strings)])
-    utf8 = np.frombuffer(data, dtype=np.uint8)[first:last]
+    utf8 = np.frombuffer(data, dtype=np.uint8)
     return bool((utf8 < 0x20).any() or (utf8 == ord('"')).any() or (utf8 == ord("\\")).any())
 
 
@@ -226,13 +224,23 @@ def _float_json(value: float | None) -> str:
 def _utf8_pieces(strings: pa.Array | pa.ChunkedArray):
     """The UTF-8 bytes of every string of an array, concatenated in order, as views of its buffers (per chunk)."""
     for chunk in strings.chunks if isinstance(strings, pa.ChunkedArray) else [strings]:
-        if not len(chunk):
-            continue
-        _, offsets, data = chunk.buffers()
-        offsets = np.frombuffer(offsets, dtype=np.int64 if pa.types.is_large_string(chunk.type) else np.int32)
-        first, last = int(offsets[chunk.offset]), int(offsets[chunk.offset + len(chunk)])
-        if last > first:
-            yield memoryview(data)[first:last]
+        data = _utf8_bytes(chunk)
+        if data is not None:
+            yield data
+
+
+def _utf8_bytes(strings: pa.Array) -> memoryview | None:
+    """The UTF-8 bytes of the strings of a (large) string array, concatenated, as a view of its data buffer.
+
+    None when there are none. (Bytes of null values lie there too,
+    usually none.)
+    """
+    _, offsets, data = strings.buffers()
+    if data is None or not len(strings):
+        return None
+    offsets = np.frombuffer(offsets, dtype=np.int64 if pa.types.is_large_string(strings.type) else np.int32)
+    first, last = int(offsets[strings.offset]), int(offsets[strings.offset + len(strings)])
+    return memoryview(data)[first:last] if last > first else None
 
 
 def table_summary(name: str, out_dir: Path, arrow: pa.Table | None = None) -> dict[str, Any]:
