@@ -263,15 +263,15 @@ class _Pipeline:
         request or its first program ended): then its process group is
         killed here. Its starter reaps it.
         """
-        self._close_pipes()
         if self.started_in != os.getpid():
+            self.abandon()
             if broken:
                 try:
                     os.killpg(self.proc.pid, signal.SIGKILL)
                 except OSError:
                     pass
-            self.proc.returncode = 0  # never waited on here: it is the starter's child
             return
+        self._close_pipes()
         try:
             self.proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
