@@ -25,8 +25,9 @@ import re
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
-import numpy as np
 import pandas as pd
+
+from pipeline.tables import frame_from_tuples
 
 PARAGRAPH_RE = re.compile(r"\n[ \t]*\n")
 MARKER_RE = re.compile(
@@ -345,15 +346,4 @@ def segments_frame(posts: pd.DataFrame) -> pd.DataFrame:
         for seg in segment_post(text, questions, title if isinstance(title, str) else None):
             rows.append((f"{post_id}-S{seg.seq:02d}", post_id, seg.seq, seg.role, seg.question_no,
                          seg.question_note, seg.question_text, seg.start, seg.end, text[seg.start:seg.end]))
-    if not rows:
-        frame = pd.DataFrame(rows, columns=SEGMENT_COLUMNS)
-        frame["question_no"] = frame["question_no"].astype("Int32")
-        for c in ("seq", "start", "end"):
-            frame[c] = frame[c].astype("int32")
-        return frame
-    # column by column (faster than from the rows; each column's type is inferred the same way)
-    columns = dict(zip(SEGMENT_COLUMNS, map(list, zip(*rows))))
-    columns["question_no"] = pd.array(columns["question_no"], dtype="Int32")
-    for c in ("seq", "start", "end"):
-        columns[c] = np.array(columns[c], dtype=np.int32)
-    return pd.DataFrame(columns, columns=SEGMENT_COLUMNS)
+    return frame_from_tuples(rows, SEGMENT_COLUMNS, int32=("seq", "start", "end"), nullable_int32=("question_no",))

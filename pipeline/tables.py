@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from pipeline import schema
@@ -109,6 +110,27 @@ def frame(name: str, rows: list[dict]) -> pd.DataFrame:
     if name == "repairs":
         rows = _number_repairs(rows)
     return pd.DataFrame(rows, columns=columns)
+
+
+def frame_from_tuples(rows: list[tuple], columns: list[str], int32: tuple[str, ...] = (),
+                      nullable_int32: tuple[str, ...] = ()) -> pd.DataFrame:
+    """The frame of ``rows`` (tuples in ``columns`` order), the ``int32`` columns as int32 and the
+    ``nullable_int32`` ones as Int32.
+
+    Built column by column (faster than from the rows; each other column's
+    type is inferred as from the rows). Without rows the frame has the
+    columns, typed as ``pd.DataFrame([], columns=columns)`` types them and
+    then as asked.
+    """
+    if not rows:
+        typed = {**{c: "int32" for c in int32}, **{c: "Int32" for c in nullable_int32}}
+        return pd.DataFrame(rows, columns=columns).astype(typed)
+    data = dict(zip(columns, map(list, zip(*rows))))
+    for c in int32:
+        data[c] = np.array(data[c], dtype=np.int32)
+    for c in nullable_int32:
+        data[c] = pd.array(data[c], dtype="Int32")
+    return pd.DataFrame(data, columns=columns)
 
 
 def _number_repairs(rows: list[dict]) -> list[dict]:

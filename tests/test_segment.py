@@ -190,3 +190,16 @@ def test_similarity_shortcuts_give_the_full_answer(posts):
         best = max(qs, key=lambda n: _similar(line, qs[n]))
         assert _most_similar(line, qs, 0.8) == (best if _similar(line, qs[best]) > 0.8 else None)
     assert pairs > 1000
+
+
+def test_segment_frames_are_what_frames_built_from_rows_give(segments):
+    """``frame_from_tuples`` (column by column) gives the frame that building from the rows and typing gives."""
+    from pipeline.segment import SEGMENT_COLUMNS
+    from pipeline.tables import frame_from_tuples
+
+    typed = {"seq": "int32", "start": "int32", "end": "int32", "question_no": "Int32"}
+    for rows in ([], list(segments.itertuples(index=False, name=None))):
+        want = pd.DataFrame(rows, columns=SEGMENT_COLUMNS).astype(typed)
+        got = frame_from_tuples(rows, SEGMENT_COLUMNS, int32=("seq", "start", "end"), nullable_int32=("question_no",))
+        pd.testing.assert_frame_equal(got, want, check_exact=True)
+    assert len(segments) > 100
