@@ -89,6 +89,12 @@ def _machine_steal_seconds() -> float | None:
         return None
 
 
+def _steal_since(before: float | None) -> float | None:
+    """Seconds stolen since ``_machine_steal_seconds()`` gave ``before`` (rounded; None where unknown)."""
+    after = _machine_steal_seconds()
+    return None if before is None or after is None else round(after - before, 1)
+
+
 def _children_cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
@@ -134,13 +140,12 @@ def run_pipeline(raw: Path, out: Path, jobs: int) -> dict:
     sampler.join()
     wall = time.perf_counter() - start
     cpu = _children_cpu_seconds() - cpu_before
-    steal_after = _machine_steal_seconds()
-    steal = None if steal_before is None or steal_after is None else steal_after - steal_before
+    steal = _steal_since(steal_before)
     if proc.returncode != 0:
         raise RuntimeError(f"pipeline failed ({proc.returncode}):\n{stderr.decode()[-3000:]}")
     timings = json.loads((out.parent / "timings.json").read_text(encoding="utf-8"))
     return {"wall_seconds": round(wall, 2), "cpu_seconds": round(cpu, 1),
-            "machine_steal_seconds": None if steal is None else round(steal, 1),
+            "machine_steal_seconds": steal,
             "peak_memory_mb": round(peak / 2**20, 1),
             "peak_memory_by_process_mb": peak_parts, "stages": timings}
 
@@ -159,12 +164,11 @@ def model_floor(out: Path) -> dict:
     for _ in nlp.pipe(texts, batch_size=64):
         pass
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu_start
-    steal_after = _machine_steal_seconds()
+    steal = _steal_since(steal_before)
     del pd
     return {"seconds": round(seconds, 2), "cpu_seconds": round(cpu, 1), "words": words,
             "words_per_second": round(words / seconds),
-            "machine_steal_seconds": None if steal_before is None or steal_after is None
-            else round(steal_after - steal_before, 1)}
+            "machine_steal_seconds": steal}
 
 
 def main() -> None:
