@@ -37,16 +37,14 @@ def _imports_kept_from_the_collector():
     collection while they are created traverses them again and finds next
     to nothing to free; afterwards ``gc.freeze()`` moves them to the
     permanent generation, which later collections (and forked workers,
-    whose pages they share) leave alone. The collector's state is restored.
+    whose pages they share) leave alone. The collector's state is restored
+    (``gc_paused``).
     """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
+    from pipeline.parallel import gc_paused
+
+    with gc_paused():
         yield
-    finally:
-        gc.freeze()
-        if enabled:
-            gc.enable()
+    gc.freeze()
 
 
 def _setup_logging(verbose: bool) -> None:

@@ -30,8 +30,6 @@ while it is written; the tests hold it to that format.
 """
 from __future__ import annotations
 
-import contextlib
-import gc
 import hashlib
 import io
 import queue
@@ -47,6 +45,7 @@ from xml.sax.saxutils import escape
 import pandas as pd
 
 from pipeline.io import write_bytes_atomic
+from pipeline.parallel import gc_paused
 
 CODEBOOK_NS = "urn:QDA-XML:codebook:1.0"
 PROJECT_NS = "urn:QDA-XML:project:1.0"
@@ -121,25 +120,6 @@ def selection_guid(post_id: str, start: int, end: int) -> str:
 def coding_guid(post_id: str, start: int, end: int, theme_id: str) -> str:
     """GUID of the Coding of one span with one theme."""
     return _uuid5(f"coding{_US}{post_id}{_US}{int(start)}{_US}{int(end)}{_US}{theme_id}")
-
-
-@contextlib.contextmanager
-def gc_paused():
-    """Pause the cyclic garbage collector for a burst of allocations (usable as a decorator).
-
-    Building a large export allocates millions of small objects that stay
-    alive until the end; every automatic collection then traverses all of
-    them, which made the exports' time grow faster than the data. Nothing
-    is lost: cycles made meanwhile are collected after the pause. The
-    previous state (enabled or not) is restored.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 # Beyond &, < and > (which ``escape`` always replaces, & first): what ElementTree writes in attribute values.

@@ -31,8 +31,8 @@ import pandas as pd
 
 from pipeline import schema
 from pipeline.io import table_summary, to_frame, write_arrow, write_bytes_atomic
-from pipeline.parallel import ForkedCall, SharedCounter, can_fork, take_turns
-from pipeline.qda import CATEGORY_COLOURS, CATEGORY_LABELS, DEFAULT_COLOUR, column_values, gc_paused
+from pipeline.parallel import ForkedCall, SharedCounter, can_fork, gc_paused, take_turns
+from pipeline.qda import CATEGORY_COLOURS, CATEGORY_LABELS, DEFAULT_COLOUR, column_values
 
 if TYPE_CHECKING:
     import pyarrow as pa

@@ -48,7 +48,7 @@ from pipeline.privacy import (
     shift_offset,
     write_key,
 )
-from pipeline.qda import gc_paused
+from pipeline.parallel import gc_paused
 from pipeline.report import write_outputs
 from pipeline.codebook import codebook_frame, load_codebook
 from pipeline.tag import get_tagger, tag_tables, tagger_versions
